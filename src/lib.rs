@@ -1,0 +1,198 @@
+//! netsettle: wait until every network card has a bound driver and a netdev
+//! that udev finished with, following module loads `udevadm settle` cannot
+//! see, and say in plain words why when it never comes.
+//!
+//! The binary is a thin shell over [`run`]; everything that reads the system
+//! goes through one [`root::Root`], and [`readiness::evaluate`] decides from a
+//! [`snapshot::Snapshot`] without any I/O.
+
+pub mod cli;
+pub mod cmdline;
+pub mod config;
+pub mod kmsg;
+pub mod logging;
+pub mod metrics;
+pub mod modules;
+pub mod notify;
+pub mod readiness;
+pub mod report;
+pub mod root;
+pub mod snapshot;
+pub mod sysfs;
+pub mod udevdb;
+pub mod uevent;
+pub mod watch;
+
+use std::io::Write;
+use std::time::Duration;
+
+use cli::{Cli, CommonArgs, Format};
+use config::{PciAddr, Settings};
+use report::Report;
+use root::Root;
+use watch::{Evaluator, WaitOptions};
+
+/// Exit codes, documented in netsettle(8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Exit {
+    /// Ready, or the `--exit-if-exists` file appeared.
+    Ready = 0,
+    /// The deadline passed and something is not ready.
+    NotReady = 1,
+    /// Bad usage or configuration.
+    Usage = 2,
+    /// A device can never become ready by waiting.
+    Failed = 3,
+}
+
+/// What the command line asked for, after config and kernel command line.
+struct Job {
+    root: Root,
+    settings: Settings,
+    blacklist: Vec<(String, String)>,
+    common: CommonArgs,
+    wait: Option<WaitOptions>,
+}
+
+/// Runs netsettle as the command line says; returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    let (common, wait_args) = match cli.command {
+        Some(cli::Command::Status { common }) => (common, None),
+        None => (cli.common, Some(cli.wait)),
+    };
+    logging::init(common.quiet, common.verbose);
+    let format = common.format.unwrap_or_default();
+    let root = Root::new(common.root.clone().unwrap_or_else(|| "/".into()));
+
+    let job = match prepare(root.clone(), common.clone(), wait_args) {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            log::info!("disabled by netsettle=off on the kernel command line");
+            let report = Report {
+                ready: true,
+                ..Report::default()
+            };
+            print(&report, format, common.quiet);
+            return Exit::Ready as i32;
+        }
+        Err(msg) => {
+            log::error!("{msg}");
+            // Still show what the devices look like, judged by the defaults,
+            // so a typo in a config does not leave the operator blind.
+            let mut ev = Evaluator::new(root, Settings::default(), &[]);
+            let (_, mut report) = ev.evaluate();
+            report.ready = false;
+            report.exit_code = Exit::Usage as i32;
+            print(&report, format, false);
+            return Exit::Usage as i32;
+        }
+    };
+
+    let mut ev = Evaluator::new(job.root.clone(), job.settings.clone(), &job.blacklist);
+    let report = match &job.wait {
+        Some(opts) => watch::wait(&mut ev, opts),
+        None => ev.evaluate().1,
+    };
+    if let Some(path) = &job.common.metrics {
+        if let Err(e) = metrics::write(path, &report) {
+            log::error!("writing metrics to {}: {e}", path.display());
+        }
+    }
+    print(&report, format, job.common.quiet);
+    report.exit_code
+}
+
+/// Merges config files, the kernel command line and the command line, in
+/// that order of precedence (later wins). `None`: disabled by `netsettle=off`.
+fn prepare(
+    root: Root,
+    common: CommonArgs,
+    wait: Option<cli::WaitArgs>,
+) -> Result<Option<Job>, String> {
+    let mut settings = config::load(&root, common.config.as_deref()).map_err(|e| e.to_string())?;
+    let cmdline_text = root
+        .read_text("proc/cmdline", 64 * 1024)
+        .unwrap_or_default();
+    let kcmd = cmdline::parse(&cmdline_text);
+    kcmd.apply(&mut settings)
+        .map_err(|e| format!("proc/cmdline: {e}"))?;
+    if settings.off {
+        return Ok(None);
+    }
+    let cli_err = |what: &str, value: &str, e: String| format!("{what} {value:?}: {e}");
+    for name in &common.expect_iface {
+        if name.is_empty() || name.contains('/') {
+            return Err(cli_err(
+                "--expect-iface",
+                name,
+                "not an interface name".into(),
+            ));
+        }
+        settings.expect.interfaces.push(name.clone());
+    }
+    for addr in &common.expect_pci {
+        let pci = addr
+            .parse::<PciAddr>()
+            .map_err(|e| cli_err("--expect-pci", addr, e.to_string()))?;
+        settings.expect.pci.push(pci);
+    }
+    for mac in &common.expect_mac {
+        let m = mac
+            .parse::<config::Mac>()
+            .map_err(|e| cli_err("--expect-mac", mac, e.to_string()))?;
+        settings.expect.macs.push(m);
+    }
+    for pattern in &common.ignore {
+        match pattern.parse::<PciAddr>() {
+            Ok(pci) => settings.ignore.pci.push(pci),
+            Err(_) => {
+                settings.ignore.drivers.push(pattern.clone());
+                settings.ignore.interfaces.push(pattern.clone());
+            }
+        }
+    }
+    if common.no_auto {
+        settings.auto = false;
+    }
+    let wait = match wait {
+        None => None,
+        Some(w) => {
+            if w.seq_start.is_some() || w.seq_end.is_some() {
+                log::warn!("--seq-start and --seq-end are deprecated and ignored");
+            }
+            if let Some(t) = &w.timeout {
+                settings.timeout =
+                    config::parse_duration(t).map_err(|e| cli_err("--timeout", t, e))?;
+            }
+            if w.fail_fast {
+                settings.fail_fast = true;
+            }
+            Some(WaitOptions {
+                timeout: settings.timeout,
+                exit_if_exists: w.exit_if_exists,
+            })
+        }
+    };
+    Ok(Some(Job {
+        root,
+        settings,
+        blacklist: kcmd.blacklist(),
+        common,
+        wait,
+    }))
+}
+
+/// Writes the report to stdout; a closed stdout is not an error worth dying for.
+fn print(report: &Report, format: Format, quiet: bool) {
+    let text = match format {
+        Format::Json => report.to_json() + "\n",
+        Format::Text if quiet && report.ready => return,
+        Format::Text => report.to_text(),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// The default deadline.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -1,0 +1,844 @@
+//! The decision: a snapshot, the kernel log and the settings in, a report
+//! out. No I/O here, so every state and reason is tested with plain data.
+
+use std::collections::BTreeSet;
+
+use crate::config::{IpoibMode, Settings};
+use crate::kmsg::{self, ProbeFailure, Record};
+use crate::modules::{fnmatch, normalize, ModState};
+use crate::report::{
+    DeviceReport, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
+};
+use crate::snapshot::Snapshot;
+use crate::sysfs::{Netdev, PciFunction, TYPE_INFINIBAND};
+use crate::udevdb::DbState;
+
+/// Drivers that claim a device for user space or a VM: no netdev will come.
+pub const PASSTHROUGH: &[&str] = &["vfio-pci", "pci-stub", "uio_pci_generic", "igb_uio"];
+
+/// Modules a bound driver loads later to create its netdevs: the reason a
+/// bound device can still lack an interface (`request_module_nowait` in
+/// mlx4_core, the virtio bus driver, qed's protocol drivers).
+pub fn companions(driver: &str) -> &'static [&'static str] {
+    match normalize(driver).as_str() {
+        "mlx4_core" => &["mlx4_en", "mlx4_ib"],
+        "mlx5_core" => &["mlx5_ib", "ib_ipoib"],
+        "qed" => &["qede"],
+        "virtio_pci" => &["virtio_net"],
+        "hfi1" | "ib_qib" | "qib" => &["ib_ipoib"],
+        _ => &[],
+    }
+}
+
+/// The companion that creates Ethernet netdevs, if the driver has one.
+fn eth_companion(driver: &str) -> Option<&'static str> {
+    match normalize(driver).as_str() {
+        "mlx4_core" => Some("mlx4_en"),
+        "qed" => Some("qede"),
+        "virtio_pci" => Some("virtio_net"),
+        _ => None,
+    }
+}
+
+/// Whether a module is being loaded right now, by either sign of it.
+fn loading(snap: &Snapshot, module: &str) -> bool {
+    snap.modules.get(module) == Some(&ModState::Coming)
+        || snap
+            .modprobes
+            .iter()
+            .any(|m| m.modules.iter().any(|x| x == module))
+}
+
+fn requested_by_kernel(snap: &Snapshot, module: &str) -> bool {
+    snap.modprobes
+        .iter()
+        .any(|m| m.by_kernel && m.modules.iter().any(|x| x == module))
+}
+
+fn loaded(snap: &Snapshot, module: &str) -> bool {
+    matches!(
+        snap.modules.get(module),
+        Some(ModState::Live | ModState::Builtin)
+    )
+}
+
+fn processed(n: &Netdev, udev_matters: bool) -> bool {
+    !udev_matters || n.udev == DbState::Done
+}
+
+fn interface_ignored(settings: &Settings, name: &str) -> bool {
+    settings.ignore.interfaces.iter().any(|g| fnmatch(g, name))
+}
+
+fn driver_ignored(settings: &Settings, driver: &str) -> bool {
+    let d = normalize(driver);
+    settings
+        .ignore
+        .drivers
+        .iter()
+        .any(|g| fnmatch(&normalize(g), &d))
+}
+
+/// The latest probe failure of a device, with the driver's own error lines
+/// for that address just before it.
+fn probe_failure<'a>(log: &'a [Record], addr: &str) -> Option<(ProbeFailure, Vec<&'a str>)> {
+    let (idx, failure) = log.iter().enumerate().rev().find_map(|(i, r)| {
+        kmsg::probe_failure(r)
+            .filter(|f| f.pci == addr)
+            .map(|f| (i, f))
+    })?;
+    let context = log[..idx]
+        .iter()
+        .rev()
+        .take(8)
+        .take_while(|r| kmsg::names_device(r, addr) && kmsg::probe_failure(r).is_none())
+        .filter(|r| r.level <= 3)
+        .map(|r| r.text.as_str())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Some((failure, context))
+}
+
+struct Ctx<'a> {
+    snap: &'a Snapshot,
+    log: &'a [Record],
+    settings: &'a Settings,
+    udev_matters: bool,
+    release: &'a str,
+}
+
+impl Ctx<'_> {
+    fn explicit(&self, f: &PciFunction) -> bool {
+        self.settings
+            .expect
+            .pci
+            .iter()
+            .any(|p| p.as_str() == f.addr)
+    }
+
+    fn device(&self, f: &PciFunction) -> DeviceReport {
+        let netdevs: Vec<&Netdev> = self
+            .snap
+            .netdevs
+            .iter()
+            .filter(|n| {
+                n.pci.as_deref() == Some(&f.addr) && !interface_ignored(self.settings, &n.name)
+            })
+            .collect();
+        let (state, reason, certain) = self.decide(f, &netdevs);
+        DeviceReport {
+            pci: f.addr.clone(),
+            class: f.class.clone(),
+            vendor: f.vendor.clone(),
+            device: f.device.clone(),
+            driver: f.driver.clone(),
+            netdevs: netdevs.iter().map(|n| n.name.clone()).collect(),
+            state,
+            reason,
+            certain_failure: certain,
+        }
+    }
+
+    fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> (State, Option<String>, bool) {
+        let explicit = self.explicit(f);
+        if self
+            .settings
+            .ignore
+            .pci
+            .iter()
+            .any(|p| p.as_str() == f.addr)
+        {
+            return (
+                State::Ignored,
+                Some(format!("{} is on the ignore list", f.addr)),
+                false,
+            );
+        }
+        if let Some(d) = f.driver.as_deref() {
+            if PASSTHROUGH.iter().any(|p| normalize(p) == normalize(d)) {
+                return (
+                    State::Passthrough,
+                    Some(format!("bound to pass-through driver {d}")),
+                    false,
+                );
+            }
+            if driver_ignored(self.settings, d) {
+                return (
+                    State::Ignored,
+                    Some(format!("driver {d} is on the ignore list")),
+                    false,
+                );
+            }
+            return self.bound(f, d, netdevs);
+        }
+        if f.is_vf && !explicit {
+            return (
+                State::Ignored,
+                Some("SR-IOV virtual function without a driver".into()),
+                false,
+            );
+        }
+        // The kernel removes the driver link when probe fails, so a failure
+        // in the log with no driver bound now is the current state.
+        if let Some((failure, context)) = probe_failure(self.log, &f.addr) {
+            return (
+                State::ProbeFailed,
+                Some(probe_reason(&failure, &context)),
+                true,
+            );
+        }
+        self.unbound(f, explicit)
+    }
+
+    fn unbound(&self, f: &PciFunction, explicit: bool) -> (State, Option<String>, bool) {
+        let modalias = f.modalias.as_deref().unwrap_or("(no modalias)");
+        let Some(matches) = self.snap.matches.get(&f.addr) else {
+            let why = match &self.snap.kernel_release {
+                Some(rel) if f.modalias.is_some() => {
+                    format!("lib/modules/{rel}/modules.alias is not readable")
+                }
+                Some(_) => "the device has no modalias".to_string(),
+                None => "the kernel release is unknown".to_string(),
+            };
+            return (
+                State::NoDriver,
+                Some(format!(
+                    "no driver bound yet; cannot tell which module would bind it ({why})"
+                )),
+                false,
+            );
+        };
+        if matches.is_empty() {
+            return (
+                State::NoDriver,
+                Some(format!(
+                    "no module of kernel {} matches {modalias}: this kernel has no driver for the device",
+                    self.release
+                )),
+                true,
+            );
+        }
+        let names: Vec<&str> = matches.iter().map(|m| m.module.as_str()).collect();
+        if let Some(m) = names.iter().find(|m| loading(self.snap, m)) {
+            return (
+                State::NoDriver,
+                Some(format!("module {m} is loading")),
+                false,
+            );
+        }
+        let blacklisted: Vec<(&str, &str)> = matches
+            .iter()
+            .filter(|m| !m.builtin)
+            .filter_map(|m| Some((m.module.as_str(), self.snap.blacklist.source(&m.module)?)))
+            .collect();
+        if !matches.iter().any(|m| m.builtin) && blacklisted.len() == matches.len() {
+            let list = blacklisted
+                .iter()
+                .map(|(m, src)| format!("{m} ({src})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if explicit {
+                return (
+                    State::NoDriver,
+                    Some(format!(
+                        "every driver that matches is blacklisted: {list}; remove the blacklist entry or stop expecting {}",
+                        f.addr
+                    )),
+                    false,
+                );
+            }
+            return (
+                State::Ignored,
+                Some(format!("every driver that matches is blacklisted: {list}")),
+                false,
+            );
+        }
+        if let Some(m) = matches
+            .iter()
+            .find(|m| loaded(self.snap, &m.module) || m.builtin)
+        {
+            return (
+                State::NoDriver,
+                Some(format!(
+                    "{} is loaded but has not bound {} (probe running or deferred)",
+                    m.module, f.addr
+                )),
+                false,
+            );
+        }
+        (
+            State::NoDriver,
+            Some(format!(
+                "no driver bound; {} matches but is not loaded: modprobe {}",
+                names.join(", "),
+                names[0]
+            )),
+            false,
+        )
+    }
+
+    fn bound(
+        &self,
+        f: &PciFunction,
+        driver: &str,
+        netdevs: &[&Netdev],
+    ) -> (State, Option<String>, bool) {
+        let ports: Vec<_> = self
+            .snap
+            .ib_ports
+            .iter()
+            .filter(|p| p.pci.as_deref() == Some(&f.addr))
+            .collect();
+        let ib_ports = ports.iter().filter(|p| p.is_infiniband()).count();
+        let ipoib_netdevs = netdevs
+            .iter()
+            .filter(|n| n.kind == Some(TYPE_INFINIBAND))
+            .count();
+        let ipoib_wanted = match self.settings.ipoib {
+            IpoibMode::No => false,
+            IpoibMode::Yes => true,
+            IpoibMode::Auto => self.snap.ipoib_available != Some(false),
+        };
+        // An InfiniBand function whose RDMA device is not registered yet
+        // still has (at least) one InfiniBand port to come.
+        let only_ib = if ports.is_empty() {
+            f.is_infiniband()
+        } else {
+            ib_ports == ports.len()
+        };
+        let ipoib_needed = match (ipoib_wanted, ports.is_empty() && f.is_infiniband()) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => ib_ports,
+        };
+
+        for c in companions(driver) {
+            if loading(self.snap, c) {
+                let by = if requested_by_kernel(self.snap, c) {
+                    format!(" was requested by {driver} and")
+                } else {
+                    String::new()
+                };
+                return (
+                    State::NoNetdev,
+                    Some(format!("driver {driver} bound; {c}{by} is still loading")),
+                    false,
+                );
+            }
+        }
+        if ipoib_netdevs < ipoib_needed {
+            return (
+                State::NoNetdev,
+                Some(self.ipoib_reason(f, driver, ports.is_empty())),
+                false,
+            );
+        }
+        if netdevs.is_empty() && !only_ib {
+            return (State::NoNetdev, Some(self.eth_reason(driver)), false);
+        }
+        if only_ib && !ipoib_wanted && self.settings.ipoib == IpoibMode::Auto && netdevs.is_empty()
+        {
+            return (
+                State::Ready,
+                Some(format!(
+                    "InfiniBand only; kernel {} has no ib_ipoib, so no IPoIB netdev is expected",
+                    self.release
+                )),
+                false,
+            );
+        }
+        if let Some(n) = netdevs.iter().find(|n| !processed(n, self.udev_matters)) {
+            let idx = n.ifindex.map_or("?".into(), |i| i.to_string());
+            let why = match n.udev {
+                DbState::Renaming => format!("udev is renaming {}", n.name),
+                DbState::Processing => format!("udev is still processing {}", n.name),
+                _ => format!(
+                    "{} (ifindex {idx}) has no udev database entry yet (run/udev/data/n{idx})",
+                    n.name
+                ),
+            };
+            return (State::NotProcessed, Some(why), false);
+        }
+        (State::Ready, None, false)
+    }
+
+    fn ipoib_reason(&self, f: &PciFunction, driver: &str, no_rdma_device: bool) -> String {
+        if no_rdma_device {
+            let ib = match normalize(driver).as_str() {
+                "mlx4_core" => Some("mlx4_ib"),
+                "mlx5_core" => Some("mlx5_ib"),
+                _ => None,
+            };
+            if let Some(ib) = ib.filter(|m| !loaded(self.snap, m)) {
+                return format!(
+                    "driver {driver} bound; {ib} is not loaded, so the InfiniBand port and its IPoIB netdev cannot appear: load it (modprobe {ib}) or set IPoIB=no"
+                );
+            }
+        }
+        if loaded(self.snap, "ib_ipoib") {
+            format!(
+                "ib_ipoib is loaded but {} has no IPoIB netdev for its InfiniBand port yet",
+                f.addr
+            )
+        } else {
+            "ib_ipoib is not loaded, so no IPoIB netdev can appear: load it (modprobe ib_ipoib) or set IPoIB=no"
+                .to_string()
+        }
+    }
+
+    fn eth_reason(&self, driver: &str) -> String {
+        match eth_companion(driver) {
+            Some(c) if loaded(self.snap, c) => {
+                format!("driver {driver} bound and {c} loaded, but no netdev has appeared yet")
+            }
+            Some(c) => format!("driver {driver} bound; {c} is not loaded, so no netdev can appear: modprobe {c}"),
+            None => format!(
+                "driver {driver} bound but no netdev yet: probe still running, or it failed after binding (see dmesg)"
+            ),
+        }
+    }
+}
+
+fn probe_reason(f: &ProbeFailure, context: &[&str]) -> String {
+    let errno = kmsg::errno_name(f.errno).map_or(String::new(), |n| format!(" ({n})"));
+    let mut s = format!(
+        "probe by {} failed with error -{}{errno}: \"{}\"",
+        f.driver, f.errno, f.line
+    );
+    if let Some(first) = context.first() {
+        s.push_str(&format!(", after \"{first}\""));
+    }
+    s.push_str("; waiting will not help: fix the cause in the kernel log and reload the driver");
+    s
+}
+
+/// Evaluates readiness: the heart of netsettle, pure.
+pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+    let udev_matters = settings.wait_for_udev && snap.udev.running;
+    let release = snap.kernel_release.as_deref().unwrap_or("(unknown)");
+    let ctx = Ctx {
+        snap,
+        log,
+        settings,
+        udev_matters,
+        release,
+    };
+
+    let devices: Vec<DeviceReport> = snap
+        .pci
+        .iter()
+        .filter(|f| (settings.auto && f.is_network()) || ctx.explicit(f))
+        .map(|f| ctx.device(f))
+        .collect();
+
+    let interfaces: Vec<InterfaceReport> = snap
+        .netdevs
+        .iter()
+        .filter(|n| !interface_ignored(settings, &n.name))
+        .map(|n| InterfaceReport {
+            name: n.name.clone(),
+            ifindex: n.ifindex,
+            pci: n.pci.clone(),
+            mac: n.mac.clone(),
+            udev_processed: n.udev == DbState::Done,
+            name_assign_type: n.name_assign_type,
+        })
+        .collect();
+
+    let expectations = expectations(&ctx, &devices);
+
+    let mut pending: BTreeSet<String> = BTreeSet::new();
+    for d in &devices {
+        let Some(f) = snap.pci.iter().find(|f| f.addr == d.pci) else {
+            continue;
+        };
+        let mut names: Vec<String> = match &f.driver {
+            Some(drv) => companions(drv).iter().map(|c| c.to_string()).collect(),
+            None => snap
+                .matches
+                .get(&f.addr)
+                .map_or(Vec::new(), |m| m.iter().map(|m| m.module.clone()).collect()),
+        };
+        names.retain(|m| loading(snap, m));
+        pending.extend(names);
+    }
+    pending.extend(
+        snap.modprobes
+            .iter()
+            .filter(|m| m.by_kernel)
+            .flat_map(|m| m.modules.iter().cloned()),
+    );
+
+    let kernel_problems = problems(log, &devices);
+    let udev_ok = !udev_matters || snap.udev.queue_empty;
+    let ready = udev_ok
+        && devices.iter().all(|d| d.state.is_settled())
+        && expectations.iter().all(|e| e.met);
+    let mut report = Report {
+        ready,
+        exit_code: 0,
+        elapsed_ms: 0,
+        udev: UdevReport {
+            running: snap.udev.running,
+            queue_empty: snap.udev.queue_empty,
+        },
+        devices,
+        interfaces,
+        expectations,
+        pending_modules: pending.into_iter().collect(),
+        kernel_problems,
+    };
+    report.exit_code = status_code(&report);
+    if let Some(why) = &snap.kmsg_unreadable {
+        // Without the kernel log a probe failure looks like a missing driver:
+        // say so where the operator looks, instead of guessing.
+        for d in report
+            .devices
+            .iter_mut()
+            .filter(|d| d.state == State::NoDriver)
+        {
+            if let Some(r) = &mut d.reason {
+                r.push_str(&format!(
+                    " (kernel log unreadable: {why}; a probe failure would not be seen)"
+                ));
+            }
+        }
+    }
+    report
+}
+
+/// The exit code a one-shot evaluation gives: 0 ready, 3 certain failure, 1 otherwise.
+pub fn status_code(report: &Report) -> i32 {
+    if report.ready {
+        0
+    } else if report.certain_failure() {
+        3
+    } else {
+        1
+    }
+}
+
+fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
+    let s = ctx.settings;
+    let usable = |n: &&Netdev| processed(n, ctx.udev_matters) && !interface_ignored(s, &n.name);
+    let netdevs = &ctx.snap.netdevs;
+    let mut out = Vec::new();
+    for name in &s.expect.interfaces {
+        let met = netdevs.iter().filter(usable).any(|n| &n.name == name);
+        out.push(ExpectationReport {
+            kind: "interface",
+            value: name.clone(),
+            met,
+        });
+    }
+    for pci in &s.expect.pci {
+        let met = devices
+            .iter()
+            .any(|d| d.pci == pci.as_str() && matches!(d.state, State::Ready | State::Passthrough));
+        out.push(ExpectationReport {
+            kind: "pci",
+            value: pci.to_string(),
+            met,
+        });
+    }
+    for mac in &s.expect.macs {
+        let met = netdevs.iter().filter(usable).any(|n| {
+            n.mac
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(mac.as_str()))
+        });
+        out.push(ExpectationReport {
+            kind: "mac",
+            value: mac.to_string(),
+            met,
+        });
+    }
+    for drv in &s.expect.drivers {
+        let want = normalize(drv);
+        let met = netdevs
+            .iter()
+            .filter(usable)
+            .any(|n| n.driver.as_deref().is_some_and(|d| normalize(d) == want))
+            || devices.iter().any(|d| {
+                d.state == State::Ready && d.driver.as_deref().is_some_and(|x| normalize(x) == want)
+            });
+        out.push(ExpectationReport {
+            kind: "driver",
+            value: drv.clone(),
+            met,
+        });
+    }
+    if let Some(min) = s.expect.min_interfaces {
+        let count = netdevs
+            .iter()
+            .filter(usable)
+            .filter(|n| n.pci.is_some())
+            .count();
+        out.push(ExpectationReport {
+            kind: "min_interfaces",
+            value: min.to_string(),
+            met: count >= min as usize,
+        });
+    }
+    out
+}
+
+fn problems(log: &[Record], devices: &[DeviceReport]) -> Vec<Problem> {
+    let pcis: Vec<&str> = devices.iter().map(|d| d.pci.as_str()).collect();
+    let drivers: Vec<&str> = devices.iter().filter_map(|d| d.driver.as_deref()).collect();
+    let mut out: Vec<Problem> = log
+        .iter()
+        .filter(|r| kmsg::is_problem(r, &pcis, &drivers))
+        .map(|r| Problem {
+            usec: r.usec,
+            text: r.text.clone(),
+        })
+        .collect();
+    // A flood (a warning per packet) must not drown the report.
+    if out.len() > 20 {
+        out.drain(..out.len() - 20);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::{AliasMatch, Blacklist, Modprobe};
+    use crate::udevdb::UdevState;
+
+    fn function(addr: &str, class: &str, driver: Option<&str>) -> PciFunction {
+        PciFunction {
+            addr: addr.into(),
+            class: Some(class.into()),
+            vendor: Some("0x8086".into()),
+            device: Some("0x100e".into()),
+            modalias: Some("pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00".into()),
+            driver: driver.map(str::to_string),
+            is_vf: false,
+        }
+    }
+
+    fn netdev(name: &str, pci: &str, ifindex: u32, udev: DbState) -> Netdev {
+        Netdev {
+            name: name.into(),
+            pci: Some(pci.into()),
+            ifindex: Some(ifindex),
+            mac: Some("52:54:00:00:00:01".into()),
+            kind: Some(1),
+            name_assign_type: Some(4),
+            udev,
+            driver: Some("e1000".into()),
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            udev: UdevState {
+                running: true,
+                queue_empty: true,
+            },
+            kernel_release: Some("6.1.0-56-amd64".into()),
+            ..Snapshot::default()
+        }
+    }
+
+    fn record(level: u8, text: &str) -> Record {
+        Record {
+            level,
+            seq: 0,
+            usec: 0,
+            text: text.into(),
+            subsystem: None,
+            device: None,
+        }
+    }
+
+    fn only(report: &Report) -> (&State, &str) {
+        let d = &report.devices[0];
+        (&d.state, d.reason.as_deref().unwrap_or(""))
+    }
+
+    #[test]
+    fn bound_device_with_processed_netdev_is_ready() {
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:00:04.0", "0x020000", Some("e1000")));
+        s.netdevs
+            .push(netdev("ens4", "0000:00:04.0", 3, DbState::Done));
+        let r = evaluate(&s, &[], &Settings::default());
+        assert!(r.ready);
+        assert_eq!(only(&r), (&State::Ready, ""));
+        assert_eq!(status_code(&r), 0);
+    }
+
+    #[test]
+    fn unprocessed_netdev_counts_only_while_udevd_runs() {
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:00:04.0", "0x020000", Some("e1000")));
+        s.netdevs
+            .push(netdev("eth0", "0000:00:04.0", 3, DbState::Missing));
+        assert_eq!(
+            *only(&evaluate(&s, &[], &Settings::default())).0,
+            State::NotProcessed
+        );
+        s.udev.running = false;
+        assert!(evaluate(&s, &[], &Settings::default()).ready);
+        s.udev.running = true;
+        let settings = Settings {
+            wait_for_udev: false,
+            ..Settings::default()
+        };
+        assert!(evaluate(&s, &[], &settings).ready);
+    }
+
+    #[test]
+    fn probe_failure_without_driver_is_certain_and_quotes_the_driver_lines() {
+        let mut s = snapshot();
+        s.pci.push(function("0000:00:04.0", "0x020000", None));
+        let log = [
+            record(6, "e1000e 0000:00:04.0: enabling device"),
+            record(3, "e1000e 0000:00:04.0: The NVM Checksum Is Not Valid"),
+            record(4, "e1000e: probe of 0000:00:04.0 failed with error -5"),
+        ];
+        let r = evaluate(&s, &log, &Settings::default());
+        let (state, reason) = only(&r);
+        assert_eq!(*state, State::ProbeFailed);
+        assert!(reason.contains("error -5 (EIO)"), "{reason}");
+        assert!(reason.contains("The NVM Checksum Is Not Valid"), "{reason}");
+        assert!(!reason.contains("enabling device"), "{reason}");
+        assert_eq!(status_code(&r), 3);
+    }
+
+    #[test]
+    fn probe_failure_of_another_device_does_not_count() {
+        let mut s = snapshot();
+        s.pci.push(function("0000:00:04.0", "0x020000", None));
+        let log = [record(
+            4,
+            "e1000e: probe of 0000:00:05.0 failed with error -5",
+        )];
+        let r = evaluate(&s, &log, &Settings::default());
+        assert_eq!(*only(&r).0, State::NoDriver);
+        assert_eq!(status_code(&r), 1);
+    }
+
+    #[test]
+    fn kernel_requested_companion_is_pending() {
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:04:00.0", "0x020000", Some("mlx4_core")));
+        s.modprobes.push(Modprobe {
+            pid: 77,
+            by_kernel: true,
+            modules: vec!["mlx4_en".into()],
+        });
+        let r = evaluate(&s, &[], &Settings::default());
+        let (state, reason) = only(&r);
+        assert_eq!(*state, State::NoNetdev);
+        assert_eq!(
+            reason,
+            "driver mlx4_core bound; mlx4_en was requested by mlx4_core and is still loading"
+        );
+        assert_eq!(r.pending_modules, ["mlx4_en"]);
+    }
+
+    #[test]
+    fn companion_still_loading_holds_a_device_that_has_some_netdevs() {
+        // mlx4_en creates one port after the other.
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:04:00.0", "0x020000", Some("mlx4_core")));
+        s.netdevs
+            .push(netdev("enp4s0", "0000:04:00.0", 3, DbState::Done));
+        s.modules.insert("mlx4_en".into(), ModState::Coming);
+        assert_eq!(
+            *only(&evaluate(&s, &[], &Settings::default())).0,
+            State::NoNetdev
+        );
+    }
+
+    #[test]
+    fn ipoib_yes_waits_even_when_the_kernel_lacks_ib_ipoib() {
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:4b:00.0", "0x020700", Some("mlx5_core")));
+        s.ipoib_available = Some(false);
+        s.modules.insert("mlx5_ib".into(), ModState::Live);
+        let auto = evaluate(&s, &[], &Settings::default());
+        assert_eq!(*only(&auto).0, State::Ready);
+        let yes = Settings {
+            ipoib: IpoibMode::Yes,
+            ..Settings::default()
+        };
+        let r = evaluate(&s, &[], &yes);
+        assert_eq!(*only(&r).0, State::NoNetdev);
+        assert!(only(&r).1.contains("ib_ipoib"), "{}", only(&r).1);
+    }
+
+    #[test]
+    fn infiniband_function_without_rdma_device_names_mlx5_ib() {
+        let mut s = snapshot();
+        s.pci
+            .push(function("0000:4b:00.0", "0x020700", Some("mlx5_core")));
+        let r = evaluate(&s, &[], &Settings::default());
+        assert!(
+            only(&r).1.contains("mlx5_ib is not loaded"),
+            "{}",
+            only(&r).1
+        );
+    }
+
+    #[test]
+    fn every_matching_module_builtin_or_not_decides_the_blacklist() {
+        let mut s = snapshot();
+        s.pci.push(function("0000:3b:00.0", "0x020000", None));
+        s.blacklist = Blacklist {
+            entries: vec![(
+                "i40e".into(),
+                "module_blacklist= on the kernel command line".into(),
+            )],
+        };
+        s.matches.insert(
+            "0000:3b:00.0".into(),
+            vec![AliasMatch {
+                module: "i40e".into(),
+                builtin: false,
+            }],
+        );
+        let r = evaluate(&s, &[], &Settings::default());
+        assert_eq!(*only(&r).0, State::Ignored);
+        assert!(r.ready);
+        s.matches.get_mut("0000:3b:00.0").unwrap().push(AliasMatch {
+            module: "iavf".into(),
+            builtin: false,
+        });
+        assert_eq!(
+            *only(&evaluate(&s, &[], &Settings::default())).0,
+            State::NoDriver
+        );
+    }
+
+    #[test]
+    fn queue_busy_means_not_ready_even_with_every_device_ready() {
+        let mut s = snapshot();
+        s.udev.queue_empty = false;
+        let r = evaluate(&s, &[], &Settings::default());
+        assert!(!r.ready);
+        assert_eq!(status_code(&r), 1);
+    }
+
+    #[test]
+    fn problems_keep_only_the_last_twenty() {
+        let s = snapshot();
+        let log: Vec<Record> = (0..50)
+            .map(|i| record(2, &format!("kernel BUG at x.c:{i}!")))
+            .collect();
+        let r = evaluate(&s, &log, &Settings::default());
+        assert_eq!(r.kernel_problems.len(), 20);
+        assert_eq!(r.kernel_problems[19].text, "kernel BUG at x.c:49!");
+    }
+}

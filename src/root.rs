@@ -1,0 +1,202 @@
+//! The one place that touches the file system.
+//!
+//! Every path in netsettle is relative (`"sys/class/net"`, `"run/udev/data"`)
+//! and joined to one [`Root`], so tests, chroots and rescue images can point
+//! the whole tool at another tree with `--root`.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// sysfs attributes are at most a page; a bound keeps a hostile or broken
+/// file (a 100 MB "class") from costing more than one small read.
+pub const ATTR_LIMIT: u64 = 64 * 1024;
+
+/// A directory tree that stands for `/`.
+#[derive(Debug, Clone)]
+pub struct Root {
+    base: PathBuf,
+}
+
+impl Root {
+    /// A root at `base` (`/` for the running system).
+    pub fn new(base: impl Into<PathBuf>) -> Self {
+        Root { base: base.into() }
+    }
+
+    /// The directory this root stands for.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Whether this is the running system's own root.
+    pub fn is_system(&self) -> bool {
+        self.base == Path::new("/")
+    }
+
+    /// The real path of a root-relative path.
+    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let rel = rel.as_ref();
+        let rel = rel.strip_prefix("/").unwrap_or(rel);
+        self.base.join(rel)
+    }
+
+    /// Reads a small file, bounded by [`ATTR_LIMIT`]; `None` when it does not
+    /// exist, a device vanished, or the attribute is not readable on this
+    /// device (sysfs answers EINVAL or EOPNOTSUPP for such attributes).
+    pub fn read_bytes(&self, rel: impl AsRef<Path>) -> Option<Vec<u8>> {
+        self.read_bytes_limited(rel, ATTR_LIMIT)
+    }
+
+    /// Like [`Root::read_bytes`] with an explicit bound.
+    pub fn read_bytes_limited(&self, rel: impl AsRef<Path>, limit: u64) -> Option<Vec<u8>> {
+        let path = self.path(rel);
+        let file = File::open(&path).ok()?;
+        let mut buf = Vec::new();
+        match file.take(limit).read_to_end(&mut buf) {
+            Ok(_) => Some(buf),
+            Err(e) => {
+                log::debug!("reading {}: {e}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Reads a sysfs-style attribute as trimmed text (lossy for non-UTF-8).
+    pub fn read_attr(&self, rel: impl AsRef<Path>) -> Option<String> {
+        let bytes = self.read_bytes(rel)?;
+        Some(String::from_utf8_lossy(&bytes).trim().to_string())
+    }
+
+    /// Reads a whole text file with a larger bound (module lists, configs).
+    pub fn read_text(&self, rel: impl AsRef<Path>, limit: u64) -> io::Result<String> {
+        let path = self.path(rel);
+        let mut buf = Vec::new();
+        File::open(&path)?.take(limit).read_to_end(&mut buf)?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    /// Whether the path exists (following symlinks: a dangling link does not).
+    pub fn exists(&self, rel: impl AsRef<Path>) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// The file name of a symlink's target (`driver` → `e1000e`); `None` when
+    /// the link is missing or dangling.
+    pub fn link_name(&self, rel: impl AsRef<Path>) -> Option<String> {
+        let path = self.path(rel);
+        let target = std::fs::read_link(&path).ok()?;
+        // A dangling link means the driver went away (probe failed, unbind).
+        if !path.exists() {
+            return None;
+        }
+        Some(String::from_utf8_lossy(target.file_name()?.as_bytes()).into_owned())
+    }
+
+    /// Resolves a symlink lexically, inside the root, to a root-relative path.
+    ///
+    /// sysfs links are relative (`../../devices/pci0000:00/...`) and point at
+    /// real directories, so `..` can be applied to the text; this never leaves
+    /// the root even for absolute or hostile links, and costs one syscall.
+    pub fn resolve_link(&self, rel: impl AsRef<Path>) -> Option<PathBuf> {
+        let rel = rel.as_ref();
+        let target = std::fs::read_link(self.path(rel)).ok()?;
+        let joined = if target.is_absolute() {
+            target
+        } else {
+            rel.parent().unwrap_or(Path::new("")).join(target)
+        };
+        let mut out = PathBuf::new();
+        for c in joined.components() {
+            match c {
+                Component::Normal(p) => out.push(p),
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
+        Some(out)
+    }
+
+    /// Names in a directory, sorted; empty when it does not exist.
+    pub fn list(&self, rel: impl AsRef<Path>) -> Vec<OsString> {
+        let Ok(rd) = std::fs::read_dir(self.path(rel)) else {
+            return Vec::new();
+        };
+        let mut names: Vec<OsString> = rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+        names.sort();
+        names
+    }
+}
+
+/// Renders file-system bytes as text, escaping what is not printable UTF-8
+/// (`\xNN`), so interface names with control bytes stay one safe token.
+pub fn escape_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if ch.is_control() || ch == '\\' {
+                if ch == '\\' {
+                    out.push_str("\\\\");
+                } else {
+                    let mut b = [0u8; 4];
+                    for byte in ch.encode_utf8(&mut b).bytes() {
+                        out.push_str(&format!("\\x{byte:02x}"));
+                    }
+                }
+            } else {
+                out.push(ch);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_name_keeps_plain_names_and_escapes_the_rest() {
+        assert_eq!(escape_name(b"enp3s0"), "enp3s0");
+        assert_eq!(escape_name(b"a\nb"), "a\\x0ab");
+        assert_eq!(escape_name(b"\xffx"), "\\xffx");
+        assert_eq!(escape_name(b"a\\b"), "a\\\\b");
+    }
+
+    #[test]
+    fn resolve_link_stays_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("sys/class/net")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../devices/pci0000:00/0000:00:03.0/net/eth0",
+            dir.path().join("sys/class/net/eth0"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/../../../etc", dir.path().join("sys/class/net/evil")).unwrap();
+        assert_eq!(
+            root.resolve_link("sys/class/net/eth0").unwrap(),
+            PathBuf::from("sys/devices/pci0000:00/0000:00:03.0/net/eth0")
+        );
+        assert_eq!(
+            root.resolve_link("sys/class/net/evil").unwrap(),
+            PathBuf::from("etc")
+        );
+    }
+
+    #[test]
+    fn read_bytes_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big"), vec![b'x'; 200_000]).unwrap();
+        let root = Root::new(dir.path());
+        assert_eq!(root.read_bytes("big").unwrap().len() as u64, ATTR_LIMIT);
+        assert!(root.read_bytes("missing").is_none());
+    }
+}

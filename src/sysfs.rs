@@ -1,0 +1,284 @@
+//! PCI functions, network interfaces and InfiniBand ports from sysfs
+//! (Documentation/ABI/testing/sysfs-bus-pci, sysfs-class-net,
+//! sysfs-class-infiniband).
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::root::{escape_name, Root};
+use crate::udevdb::{self, DbState};
+
+/// One PCI function (`sys/bus/pci/devices/ADDR`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PciFunction {
+    /// Address, `dddd:bb:dd.f`.
+    pub addr: String,
+    /// `class` as the kernel prints it (`0x020000`), if readable.
+    pub class: Option<String>,
+    /// `vendor`, e.g. `0x15b3`.
+    pub vendor: Option<String>,
+    /// `device`, e.g. `0x1003`.
+    pub device: Option<String>,
+    /// `modalias`, matched against `modules.alias`.
+    pub modalias: Option<String>,
+    /// Name of the bound driver; `None` when unbound or the link dangles.
+    pub driver: Option<String>,
+    /// An SR-IOV virtual function (has a `physfn` link).
+    pub is_vf: bool,
+}
+
+impl PciFunction {
+    /// The numeric class code, e.g. `0x020700`.
+    pub fn class_code(&self) -> Option<u32> {
+        let c = self.class.as_deref()?;
+        u32::from_str_radix(c.strip_prefix("0x").unwrap_or(c), 16).ok()
+    }
+
+    /// Whether the class is a network controller (base class 0x02).
+    pub fn is_network(&self) -> bool {
+        self.class_code().is_some_and(|c| c >> 16 == 0x02)
+    }
+
+    /// Whether the class is InfiniBand (0x0207).
+    pub fn is_infiniband(&self) -> bool {
+        self.class_code().is_some_and(|c| c >> 8 == 0x0207)
+    }
+}
+
+/// One network interface (`sys/class/net/NAME`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Netdev {
+    /// Interface name, escaped when not printable UTF-8.
+    pub name: String,
+    /// The PCI function it belongs to (nearest PCI ancestor in its path).
+    pub pci: Option<String>,
+    /// `ifindex`.
+    pub ifindex: Option<u32>,
+    /// `address`.
+    pub mac: Option<String>,
+    /// `type` (1 ether, 32 infiniband).
+    pub kind: Option<u32>,
+    /// `name_assign_type`; unreadable for some drivers (IPoIB).
+    pub name_assign_type: Option<u32>,
+    /// What udev has done with it.
+    pub udev: DbState,
+    /// The driver behind it (`ID_NET_DRIVER`, else its parent's driver link).
+    pub driver: Option<String>,
+}
+
+/// ARPHRD_INFINIBAND: the `type` of an IPoIB netdev.
+pub const TYPE_INFINIBAND: u32 = 32;
+
+/// One InfiniBand port (`sys/class/infiniband/DEV/ports/N`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IbPort {
+    /// RDMA device name, e.g. `mlx5_0`.
+    pub device: String,
+    /// Port number.
+    pub port: u32,
+    /// The PCI function behind the RDMA device.
+    pub pci: Option<String>,
+    /// `InfiniBand` or `Ethernet` (RoCE).
+    pub link_layer: Option<String>,
+}
+
+impl IbPort {
+    /// Whether this port runs InfiniBand (and so wants an IPoIB netdev).
+    pub fn is_infiniband(&self) -> bool {
+        self.link_layer.as_deref() == Some("InfiniBand")
+    }
+}
+
+/// Whether `s` looks like a PCI address (`0000:04:00.0`; Intel VMD domains
+/// have five digits, `10000:e0:17.0`).
+pub fn is_pci_addr(s: &str) -> bool {
+    let hex = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&p.len()) && p.bytes().all(|c| c.is_ascii_hexdigit())
+    };
+    let mut parts = s.split(':');
+    let (Some(domain), Some(bus), Some(slot), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some((dev, func)) = slot.split_once('.') else {
+        return false;
+    };
+    hex(domain, 4..=8) && hex(bus, 2..=2) && hex(dev, 2..=2) && hex(func, 1..=1)
+}
+
+/// The nearest PCI function in a device path (`…/0000:00:03.0/virtio2/net/eth0`).
+pub fn nearest_pci(path: &Path) -> Option<String> {
+    path.components()
+        .rev()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find(|c| is_pci_addr(c))
+        .map(str::to_ascii_lowercase)
+}
+
+/// Lists every PCI function, sorted by address.
+pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
+    let mut out = Vec::new();
+    for name in root.list("sys/bus/pci/devices") {
+        let Some(addr) = name.to_str().filter(|a| is_pci_addr(a)) else {
+            continue;
+        };
+        out.push(pci_function(root, addr));
+    }
+    out.sort_by(|a, b| a.addr.cmp(&b.addr));
+    out
+}
+
+/// Reads one PCI function; a function that vanished reads as all-absent.
+pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
+    let dir = PathBuf::from("sys/bus/pci/devices").join(addr);
+    let attr = |name: &str| {
+        root.read_attr(dir.join(name))
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_ascii_lowercase())
+    };
+    PciFunction {
+        addr: addr.to_ascii_lowercase(),
+        class: attr("class"),
+        vendor: attr("vendor"),
+        device: attr("device"),
+        modalias: root
+            .read_attr(dir.join("modalias"))
+            .filter(|v| !v.is_empty()),
+        driver: root.link_name(dir.join("driver")),
+        is_vf: root.path(dir.join("physfn")).symlink_metadata().is_ok(),
+    }
+}
+
+/// Lists every network interface that sits under a device (not `lo`,
+/// bridges, …) plus virtual ones named in `keep`, sorted by name.
+pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
+    let mut out = Vec::new();
+    for name in root.list("sys/class/net") {
+        let display = escape_name(name.as_bytes());
+        let link = Path::new("sys/class/net").join(&name);
+        let Some(real) = root.resolve_link(&link) else {
+            // A vanished interface, or a fake root's plain directory.
+            if !root.path(&link).is_dir() {
+                continue;
+            }
+            if !keep(&display) {
+                continue;
+            }
+            out.push(read_netdev(root, display, &link, None));
+            continue;
+        };
+        let pci = nearest_pci(&real);
+        if pci.is_none() && !keep(&display) {
+            continue;
+        }
+        out.push(read_netdev(root, display, &real, pci));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Netdev {
+    let num = |attr: &str| {
+        root.read_attr(dir.join(attr))
+            .and_then(|v| v.parse::<u32>().ok())
+    };
+    let ifindex = num("ifindex").filter(|i| *i > 0);
+    let (udev, db_driver) = match ifindex {
+        Some(i) => udevdb::netdev_entry(root, i),
+        None => (DbState::Missing, None),
+    };
+    // The netdev's parent device is two levels up (`DEVICE/net/NAME`); its
+    // driver link names virtio_net for virtio, mlx4_core for mlx4_en ports.
+    let parent_driver = || root.link_name(dir.parent()?.parent()?.join("driver"));
+    Netdev {
+        name,
+        pci,
+        ifindex,
+        mac: root
+            .read_attr(dir.join("address"))
+            .filter(|m| !m.is_empty()),
+        kind: num("type"),
+        name_assign_type: num("name_assign_type"),
+        udev,
+        driver: db_driver.or_else(parent_driver),
+    }
+}
+
+/// Lists InfiniBand ports with the PCI function behind each.
+pub fn ib_ports(root: &Root) -> Vec<IbPort> {
+    let mut out = Vec::new();
+    for dev in root.list("sys/class/infiniband") {
+        let dev_name = escape_name(dev.as_bytes());
+        let base = Path::new("sys/class/infiniband").join(&dev);
+        let pci = root
+            .resolve_link(base.join("device"))
+            .and_then(|p| nearest_pci(&p));
+        for port in root.list(base.join("ports")) {
+            let Some(n) = port.to_str().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            out.push(IbPort {
+                device: dev_name.clone(),
+                port: n,
+                pci: pci.clone(),
+                link_layer: root.read_attr(base.join("ports").join(&port).join("link_layer")),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_pci_skips_virtio_and_auxiliary_children() {
+        let cases = [
+            (
+                "sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0",
+                Some("0000:00:03.0"),
+            ),
+            (
+                "sys/devices/pci0000:00/0000:00:01.0/0000:4B:00.0/net/ib0",
+                Some("0000:4b:00.0"),
+            ),
+            (
+                "sys/devices/pci0000:00/0000:00:01.0/0000:04:00.0/mlx5_core.eth.0/net/eth1",
+                Some("0000:04:00.0"),
+            ),
+            ("sys/devices/virtual/net/lo", None),
+        ];
+        for (case, (path, want)) in cases.into_iter().enumerate() {
+            assert_eq!(nearest_pci(Path::new(path)).as_deref(), want, "case {case}");
+        }
+    }
+
+    #[test]
+    fn pci_addresses_are_recognised_strictly() {
+        assert!(is_pci_addr("0000:04:00.0"));
+        assert!(is_pci_addr("10000:e0:17.0"));
+        assert!(!is_pci_addr("pci0000:00"));
+        assert!(!is_pci_addr("0000:04:00:0"));
+        assert!(!is_pci_addr("0000:0g:00.0"));
+    }
+
+    #[test]
+    fn class_codes_are_decoded() {
+        let mut f = PciFunction {
+            addr: "0000:4b:00.0".into(),
+            class: Some("0x020700".into()),
+            vendor: None,
+            device: None,
+            modalias: None,
+            driver: None,
+            is_vf: false,
+        };
+        assert!(f.is_network() && f.is_infiniband());
+        f.class = Some("0x010802".into());
+        assert!(!f.is_network());
+        f.class = Some("garbage".into());
+        assert!(!f.is_network() && f.class_code().is_none());
+    }
+}

@@ -1,0 +1,166 @@
+//! udev's run-time state: `/run/udev/control`, `/run/udev/queue` and the
+//! device database `/run/udev/data/n<ifindex>` (systemd's `src/libsystemd/
+//! sd-device/device-private.c` writes it; `udevadm settle` reads the queue
+//! marker the same way).
+
+use std::os::unix::fs::FileTypeExt;
+
+use crate::root::Root;
+
+/// udevd as seen from the file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UdevState {
+    /// udevd is running (its control socket accepts connections).
+    pub running: bool,
+    /// `run/udev/queue` is absent: no event is being processed.
+    pub queue_empty: bool,
+}
+
+/// How far udev got with one netdev.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbState {
+    /// No database entry yet: the add event is still queued or running.
+    Missing,
+    /// `ID_RENAMING` is set: the kernel name is about to change.
+    Renaming,
+    /// `ID_PROCESSING=1`: udev (v256+) is still running rules for it.
+    Processing,
+    /// Processed: the name is final.
+    Done,
+}
+
+/// Reads udev's state under `root`.
+pub fn udev_state(root: &Root) -> UdevState {
+    UdevState {
+        running: control_alive(root),
+        queue_empty: !root.path("run/udev/queue").exists(),
+    }
+}
+
+/// A real control socket must accept a connection: a socket file left by a
+/// udevd that died is not a running udevd. A plain file (fake roots) counts
+/// by its existence.
+fn control_alive(root: &Root) -> bool {
+    let path = root.path("run/udev/control");
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return false;
+    };
+    if !meta.file_type().is_socket() {
+        return true;
+    }
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    let Ok(addr) = UnixAddr::new(&path) else {
+        return false;
+    };
+    // udevd's control socket is SOCK_SEQPACKET.
+    let Ok(fd) = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    ) else {
+        return false;
+    };
+    use std::os::fd::AsRawFd;
+    connect(fd.as_raw_fd(), &addr).is_ok()
+}
+
+/// The database state and `ID_NET_DRIVER` of the netdev with this ifindex.
+pub fn netdev_entry(root: &Root, ifindex: u32) -> (DbState, Option<String>) {
+    match root.read_bytes(format!("run/udev/data/n{ifindex}")) {
+        None => (DbState::Missing, None),
+        Some(bytes) => parse_entry(&String::from_utf8_lossy(&bytes)),
+    }
+}
+
+/// Parses a database entry (`I:`, `E:KEY=VALUE`, `G:` … lines).
+pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
+    let mut state = DbState::Done;
+    let mut driver = None;
+    for line in text.lines() {
+        let Some(prop) = line.strip_prefix("E:") else {
+            continue;
+        };
+        let (key, value) = prop.split_once('=').unwrap_or((prop, ""));
+        match key {
+            // systemd checks only that ID_RENAMING is present, whatever its value.
+            "ID_RENAMING" => state = DbState::Renaming,
+            "ID_PROCESSING" if value == "1" && state == DbState::Done => {
+                state = DbState::Processing
+            }
+            "ID_NET_DRIVER" if !value.is_empty() => driver = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    (state, driver)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_states_follow_systemd_markers() {
+        let cases = [
+            (
+                "I:123\nE:ID_NET_DRIVER=e1000\n",
+                DbState::Done,
+                Some("e1000"),
+            ),
+            ("I:1\nE:ID_RENAMING=\n", DbState::Renaming, None),
+            (
+                "E:ID_RENAMING=1\nE:ID_PROCESSING=1\n",
+                DbState::Renaming,
+                None,
+            ),
+            ("E:ID_PROCESSING=1\n", DbState::Processing, None),
+            ("E:ID_PROCESSING=0\n", DbState::Done, None),
+            ("", DbState::Done, None),
+            ("garbage\n\0\u{1}E:", DbState::Done, None),
+        ];
+        for (case, (text, state, driver)) in cases.into_iter().enumerate() {
+            let got = parse_entry(text);
+            assert_eq!(got, (state, driver.map(str::to_string)), "case {case}");
+        }
+    }
+
+    #[test]
+    fn stale_control_socket_means_udevd_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("run/udev")).unwrap();
+        let path = dir.path().join("run/udev/control");
+        let root = Root::new(dir.path());
+        assert!(!udev_state(&root).running, "no socket");
+        {
+            let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            drop(listener);
+        }
+        // The socket file survives its listener: nothing accepts any more.
+        assert!(path.exists());
+        assert!(!udev_state(&root).running, "stale socket");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "").unwrap();
+        assert!(udev_state(&root).running, "plain file in a fake root");
+    }
+
+    #[test]
+    fn live_control_socket_means_udevd_is_running() {
+        use nix::sys::socket::{
+            bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
+        };
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("run/udev")).unwrap();
+        let path = dir.path().join("run/udev/control");
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        bind(fd.as_raw_fd(), &UnixAddr::new(&path).unwrap()).unwrap();
+        listen(&fd, Backlog::new(4).unwrap()).unwrap();
+        assert!(udev_state(&Root::new(dir.path())).running);
+    }
+}
