@@ -92,13 +92,31 @@ fn probe_failure<'a>(log: &'a [Record], addr: &str) -> Option<(ProbeFailure, Vec
         .rev()
         .take(8)
         .take_while(|r| kmsg::names_device(r, addr) && kmsg::probe_failure(r).is_none())
-        .filter(|r| r.level <= 3)
+        .filter(|r| r.level <= 3 || looks_like_error(&r.text))
         .map(|r| r.text.as_str())
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
         .collect();
     Some((failure, context))
+}
+
+/// Lines pasted from dmesg or the journal carry no level; their words
+/// still tell an error from a firmware version banner.
+fn looks_like_error(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "fail",
+        "error",
+        "unable",
+        "invalid",
+        "not valid",
+        "timeout",
+        "can't",
+        "cannot",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 struct Ctx<'a> {
