@@ -182,15 +182,20 @@ impl Report {
             .iter()
             .filter(|d| !d.state.is_settled())
             .collect();
-        let _ = writeln!(
-            out,
-            "not ready after {secs:.2} s: {} of {} NICs not ready",
-            waiting.len(),
-            self.devices
+        let _ = write!(out, "not ready after {secs:.2} s");
+        if !waiting.is_empty() {
+            let watched = self
+                .devices
                 .iter()
-                .filter(|d| d.state != State::Ignored && d.state != State::Passthrough)
-                .count()
-        );
+                .filter(|d| !matches!(d.state, State::Ignored | State::Passthrough));
+            let _ = write!(
+                out,
+                ": {} of {} NICs not ready",
+                waiting.len(),
+                watched.count()
+            );
+        }
+        out.push('\n');
         if !waiting.is_empty() {
             let w_drv = waiting
                 .iter()
