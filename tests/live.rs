@@ -13,38 +13,10 @@ use common::{device, json_of, state_of, FakeRoot};
 /// Generous: only a hung netsettle trips it.
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
-/// Waits for the child to exit; kills it and fails if it does not in time.
-fn finish(mut child: Child) -> (i32, serde_json::Value, String) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            let mut err = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            let code = status
-                .code()
-                .unwrap_or_else(|| panic!("killed by a signal: {status:?}\n{err}"));
-            let value = serde_json::from_str(&out)
-                .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
-            return (code, value, err);
-        }
-        if start.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            panic!("netsettle still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+/// Waits for a child that was never watched closely.
+fn finish(mut child: Child) -> (i32, serde_json::Value) {
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    finish_with(child, stderr)
 }
 
 /// Blocks until netsettle has started watching (its `-v` "watching" line).
@@ -64,6 +36,7 @@ fn wait_until_watching(child: &mut Child) -> std::io::BufReader<std::process::Ch
     }
 }
 
+/// Waits for the child to exit while draining its stderr; fails if it hangs.
 fn finish_with(
     mut child: Child,
     stderr: std::io::BufReader<std::process::ChildStderr>,
@@ -89,7 +62,10 @@ fn finish_with(
             let err = drain.join().unwrap();
             let value = serde_json::from_str(&out)
                 .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
-            return (status.code().unwrap_or(-1), value);
+            let code = status
+                .code()
+                .unwrap_or_else(|| panic!("killed by a signal: {status:?}\n{err}"));
+            return (code, value);
         }
         if start.elapsed() > HANG_GUARD {
             let _ = child.kill();
@@ -210,7 +186,7 @@ fn deadline_gives_exit_1_and_the_report() {
     let root = FakeRoot::new();
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
         .bind("0000:00:04.0", "e1000");
-    let (code, r, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
+    let (code, r) = finish(root.spawn(&["--format", "json", "-t", "1"]));
     assert_eq!(code, 1);
     assert_eq!(r["exit_code"], 1);
     assert_eq!(r["ready"], false);
@@ -223,7 +199,7 @@ fn certain_failure_at_the_deadline_gives_exit_3() {
     let root = FakeRoot::new();
     root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
         .pci("0000:00:05.0", "0x020000", "0x10ec", "0x8139");
-    let (code, _, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
+    let (code, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
     assert_eq!(code, 3);
 }
 
