@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Wait until every network card has a bound driver and a netdev that udev finished",
     long_about = None,
-    args_conflicts_with_subcommands = true
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,62 +31,59 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate once and exit: 0 ready, 1 not ready, 3 certain failure
-    Status {
-        #[command(flatten)]
-        common: CommonArgs,
-    },
+    Status,
 }
 
-/// Options shared by waiting and `status`.
+/// Options shared by waiting and `status`; accepted before or after `status`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CommonArgs {
     /// Final report format on stdout
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "FORMAT", global = true)]
     pub format: Option<Format>,
 
     /// Read DIR/sys, DIR/run/udev, DIR/proc, DIR/dev/kmsg, DIR/etc and DIR/lib/modules instead of the real ones
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub root: Option<PathBuf>,
 
     /// Configuration file (default: /etc/netsettle.conf plus /etc/netsettle.conf.d/*.conf)
-    #[arg(short = 'c', long, value_name = "PATH")]
+    #[arg(short = 'c', long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
 
     /// Also expect this interface name (repeatable)
-    #[arg(long = "expect-iface", value_name = "NAME")]
+    #[arg(long = "expect-iface", value_name = "NAME", global = true)]
     pub expect_iface: Vec<String>,
 
     /// Also expect this PCI function, e.g. 0000:04:00.0 (repeatable)
-    #[arg(long = "expect-pci", value_name = "ADDR")]
+    #[arg(long = "expect-pci", value_name = "ADDR", global = true)]
     pub expect_pci: Vec<String>,
 
     /// Also expect an interface with this MAC address (repeatable)
-    #[arg(long = "expect-mac", value_name = "MAC")]
+    #[arg(long = "expect-mac", value_name = "MAC", global = true)]
     pub expect_mac: Vec<String>,
 
     /// Do not wait for a PCI address, driver name or interface glob (repeatable)
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", global = true)]
     pub ignore: Vec<String>,
 
     /// Expect only what is listed; do not discover PCI network functions
-    #[arg(long = "no-auto")]
+    #[arg(long = "no-auto", global = true)]
     pub no_auto: bool,
 
     /// Print only errors
-    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    #[arg(short = 'q', long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,
 
     /// Log every state change (repeat for debug output)
-    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    #[arg(short = 'v', long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
     /// Also write a Prometheus node_exporter textfile at exit
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub metrics: Option<PathBuf>,
 }
 
 /// Options that only make sense while waiting.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq, Eq)]
 pub struct WaitArgs {
     /// Deadline: "90" (seconds), "90s", "2min"; 0 evaluates once [default: 120s]
     #[arg(short = 't', long, value_name = "DURATION")]

@@ -57,9 +57,14 @@ struct Job {
 
 /// Runs netsettle as the command line says; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
-    let (common, wait_args) = match cli.command {
-        Some(cli::Command::Status { common }) => (common, None),
-        None => (cli.common, Some(cli.wait)),
+    let common = cli.common;
+    let wait_args = match cli.command {
+        Some(cli::Command::Status) if cli.wait != cli::WaitArgs::default() => {
+            eprintln!("netsettle: status evaluates once: --timeout, --exit-if-exists, --fail-fast and --seq-* do not apply");
+            return Exit::Usage as i32;
+        }
+        Some(cli::Command::Status) => None,
+        None => Some(cli.wait),
     };
     logging::init(common.quiet, common.verbose);
     let format = common.format.unwrap_or_default();

@@ -208,3 +208,31 @@ fn metrics_file_is_written_at_exit() {
         .collect();
     assert!(leftovers.is_empty(), "temporary file left behind");
 }
+
+#[test]
+fn common_options_may_come_before_or_after_status() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netsettle"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--format", "json", "status"])
+        .output()
+        .unwrap();
+    let (code, r) = json_of(&out);
+    assert_eq!(code, 0);
+    assert_eq!(r["ready"], true);
+}
+
+#[test]
+fn waiting_options_with_status_are_a_usage_error() {
+    let root = FakeRoot::new();
+    for args in [
+        &["status", "--fail-fast"][..],
+        &["-t", "5", "status"],
+        &["status", "-E", "/x"],
+    ] {
+        let out = root.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}

@@ -1,0 +1,1 @@
+/usr/bin/netsettle -t 0 -q > /dev/null
