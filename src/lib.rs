@@ -86,7 +86,7 @@ pub fn run(cli: Cli) -> i32 {
             // Still show what the devices look like, judged by the defaults,
             // so a typo in a config does not leave the operator blind.
             let mut ev = Evaluator::new(root, Settings::default(), &[]);
-            let (_, mut report) = ev.evaluate();
+            let mut report = ev.evaluate();
             report.ready = false;
             report.exit_code = Exit::Usage as i32;
             print(&report, format, false);
@@ -97,7 +97,7 @@ pub fn run(cli: Cli) -> i32 {
     let mut ev = Evaluator::new(job.root.clone(), job.settings.clone(), &job.blacklist);
     let report = match &job.wait {
         Some(opts) => watch::wait(&mut ev, opts),
-        None => ev.evaluate().1,
+        None => ev.evaluate(),
     };
     if let Some(path) = &job.common.metrics {
         if let Err(e) = metrics::write(path, &report) {

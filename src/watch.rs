@@ -20,7 +20,7 @@ use crate::notify::Notifier;
 use crate::readiness::{evaluate, status_code};
 use crate::report::{Report, State};
 use crate::root::Root;
-use crate::snapshot::{self, Snapshot, Static};
+use crate::snapshot::{self, Static};
 use crate::uevent::UeventSocket;
 
 /// The safety-net re-evaluation period.
@@ -72,7 +72,7 @@ impl Evaluator {
     }
 
     /// Reads the system and decides, logging every state change.
-    pub fn evaluate(&mut self) -> (Snapshot, Report) {
+    pub fn evaluate(&mut self) -> Report {
         self.log.refresh();
         let mut snap = snapshot::collect(&self.root, &self.settings, &mut self.stat);
         snap.kmsg_unreadable = self.log.unreadable().map(str::to_string);
@@ -100,7 +100,7 @@ impl Evaluator {
                 );
             }
         }
-        (snap, report)
+        report
     }
 
     /// Time since this evaluator was made.
@@ -115,25 +115,34 @@ impl Evaluator {
 }
 
 /// Directories whose changes matter, relative to the root.
-fn watch_dirs(snap: &Snapshot, report: &Report) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = [
-        "run",
-        "run/udev",
-        "run/udev/data",
-        "sys/class/net",
-        "sys/bus/pci/devices",
-        "sys/class/infiniband",
-        "sys/module",
-        "dev",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect();
-    // Driver links appear inside the function's own directory.
-    for d in report.devices.iter().filter(|d| !d.state.is_settled()) {
-        dirs.push(Path::new("sys/bus/pci/devices").join(&d.pci));
+///
+/// On the running system sysfs changes arrive as uevents (sysfs itself
+/// sends no inotify events) and the kernel log is polled directly; the
+/// watches there are for udev's files. A fake root has only inotify.
+fn watch_dirs(root: &Root, report: &Report) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = ["run/udev", "run/udev/data"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    if !root.path("run/udev").is_dir() {
+        // udevd has not started yet: see it create its directory.
+        dirs.push("run".into());
     }
-    let _ = snap;
+    if !root.is_system() {
+        for d in [
+            "sys/class/net",
+            "sys/bus/pci/devices",
+            "sys/class/infiniband",
+            "sys/module",
+            "dev",
+        ] {
+            dirs.push(d.into());
+        }
+        // Driver links appear inside the function's own directory.
+        for d in report.devices.iter().filter(|d| !d.state.is_settled()) {
+            dirs.push(Path::new("sys/bus/pci/devices").join(&d.pci));
+        }
+    }
     dirs
 }
 
@@ -179,7 +188,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
     let mut buf = [0u8; 4096];
     let mut announced = false;
     loop {
-        let (snap, mut report) = ev.evaluate();
+        let mut report = ev.evaluate();
         let now = Instant::now();
         let done_code = if report.ready {
             Some(0)
@@ -206,7 +215,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
         notifier.status(&status_line(&report));
 
         if let Some(ino) = inotify.as_mut() {
-            for dir in watch_dirs(&snap, &report) {
+            for dir in watch_dirs(&ev.root, &report) {
                 // Absent directories are normal (no udevd yet, no IB stack).
                 let _ = ino.watches().add(ev.root.path(&dir), DIR_MASK);
             }
@@ -274,7 +283,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
                             EXIT_SIGTERM
                         };
                         log::warn!("{s}: stopping before the devices are ready");
-                        let (_, mut report) = ev.evaluate();
+                        let mut report = ev.evaluate();
                         report.exit_code = code;
                         return report;
                     }
