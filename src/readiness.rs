@@ -137,22 +137,35 @@ impl Ctx<'_> {
     }
 
     fn device(&self, f: &PciFunction) -> DeviceReport {
-        let netdevs: Vec<&Netdev> = self
+        let all: Vec<&Netdev> = self
             .snap
             .netdevs
             .iter()
-            .filter(|n| {
-                n.pci.as_deref() == Some(&f.addr) && !interface_ignored(self.settings, &n.name)
-            })
+            .filter(|n| n.pci.as_deref() == Some(&f.addr))
             .collect();
-        let (state, reason, certain) = self.decide(f, &netdevs);
+        let netdevs: Vec<&Netdev> = all
+            .iter()
+            .copied()
+            .filter(|n| !interface_ignored(self.settings, &n.name))
+            .collect();
+        let (state, reason, certain) = if !all.is_empty() && netdevs.is_empty() && !self.explicit(f)
+        {
+            // Its interfaces exist and the user said not to care about them.
+            (
+                State::Ignored,
+                Some("every interface of it is on the ignore list".to_string()),
+                false,
+            )
+        } else {
+            self.decide(f, &netdevs)
+        };
         DeviceReport {
             pci: f.addr.clone(),
             class: f.class.clone(),
             vendor: f.vendor.clone(),
             device: f.device.clone(),
             driver: f.driver.clone(),
-            netdevs: netdevs.iter().map(|n| n.name.clone()).collect(),
+            netdevs: all.iter().map(|n| n.name.clone()).collect(),
             state,
             reason,
             certain_failure: certain,

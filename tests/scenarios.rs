@@ -610,3 +610,18 @@ fn control_characters_in_interface_names_stay_escaped() {
     let (_, r) = root.status();
     assert_eq!(r["interfaces"][0]["name"], "bad\\x1b[2Jname");
 }
+
+#[test]
+fn device_whose_every_interface_is_ignored_is_not_waited_for() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:04.0", "e1000")
+        .netdev("0000:00:04.0", None, "eth0", 3, "52:54:00:00:00:04");
+    let (code, r) = root.status_with(&["--ignore", "eth*"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(state_of(&r, "0000:00:04.0").0, "ignored");
+    assert!(
+        r["interfaces"].as_array().unwrap().is_empty(),
+        "ignored interfaces are not listed"
+    );
+}
