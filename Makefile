@@ -42,6 +42,8 @@ $(GEN)/systemd-udev-settle-netsettle.conf: systemd-units/systemd-udev-settle.ser
 # Everything README promises: unit and scenario tests on fake roots.
 check: test
 	tests/packaging/run
+	tests/fuzz-smoke
+	tests/vm/run
 
 test:
 	$(CARGO) test

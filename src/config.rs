@@ -273,7 +273,16 @@ fn read(path: &Path, missing_ok: bool) -> Result<Option<String>, ConfigError> {
         message,
     };
     let mut bytes = Vec::new();
-    match File::open(path).and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes)) {
+    // An explicit path may be a pipe (`-c <(generate-config)`); the default
+    // ones must be regular files, so a FIFO left in etc/ cannot hang a boot.
+    let open = |p: &Path| {
+        if missing_ok {
+            crate::root::open_regular(p)
+        } else {
+            File::open(p)
+        }
+    };
+    match open(path).and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes)) {
         Err(e) if missing_ok && e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(error(0, format!("cannot read: {e}"))),
         Ok(_) => {}

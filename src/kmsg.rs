@@ -575,7 +575,8 @@ fn read_device(file: &mut File, records: &mut Vec<Record>) -> bool {
 
 /// Reads complete lines appended to a regular file since the last call.
 fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> io::Result<bool> {
-    let mut file = File::open(path)?;
+    // Re-opened each time: a FIFO swapped in since must not block.
+    let mut file = crate::root::open_regular(path)?;
     let meta = file.metadata()?;
     let id = (meta.dev(), meta.ino());
     let mut changed = false;

@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// sysfs attributes are at most a page; a bound keeps a hostile or broken
@@ -53,8 +54,10 @@ impl Root {
     /// Like [`Root::read_bytes`] with an explicit bound.
     pub fn read_bytes_limited(&self, rel: impl AsRef<Path>, limit: u64) -> Option<Vec<u8>> {
         let path = self.path(rel);
-        let file = File::open(&path).ok()?;
-        let mut buf = Vec::new();
+        let file = open_regular(&path).ok()?;
+        // Room for a whole attribute up front: one read() for the data and
+        // one for EOF, instead of a 32-byte probe and a read per doubling.
+        let mut buf = Vec::with_capacity(limit.min(4096) as usize);
         match file.take(limit).read_to_end(&mut buf) {
             Ok(_) => Some(buf),
             Err(e) => {
@@ -74,7 +77,7 @@ impl Root {
     pub fn read_text(&self, rel: impl AsRef<Path>, limit: u64) -> io::Result<String> {
         let path = self.path(rel);
         let mut buf = Vec::new();
-        File::open(&path)?.take(limit).read_to_end(&mut buf)?;
+        open_regular(&path)?.take(limit).read_to_end(&mut buf)?;
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
@@ -130,6 +133,26 @@ impl Root {
         names.sort();
         names
     }
+}
+
+/// Opens a file for reading that must be a regular file, as every sysfs and
+/// procfs attribute is. A FIFO in its place (a broken `--root`, a stray
+/// `mkfifo`) would block open() until a writer came, past any deadline; a
+/// device node may have side effects on open. Both are refused before
+/// opening, and O_NONBLOCK|O_NOCTTY plus a second check cover the race.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
 }
 
 /// Renders file-system bytes as text, escaping what is not printable UTF-8

@@ -3,7 +3,7 @@
 //! Collecting is the only I/O; [`crate::readiness::evaluate`] then decides
 //! from this data alone, so every decision can be tested without a system.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::config::Settings;
 use crate::modules::{self, AliasDb, AliasMatch, Blacklist, ModState, Modprobe};
@@ -124,10 +124,11 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     }
     // Processes only matter while something is still missing; skipping the
     // /proc walk keeps the common all-ready evaluation cheap.
+    let with_netdev: HashSet<&str> = netdevs.iter().filter_map(|n| n.pci.as_deref()).collect();
     let all_have_netdevs = pci
         .iter()
         .filter(watched)
-        .all(|f| f.driver.is_some() && netdevs.iter().any(|n| n.pci.as_deref() == Some(&f.addr)));
+        .all(|f| f.driver.is_some() && with_netdev.contains(f.addr.as_str()));
     let modprobes = if any_unbound || !all_have_netdevs || has_ib {
         modules::modprobes_in_flight(root)
     } else {

@@ -142,9 +142,11 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
         class: attr("class"),
         vendor: attr("vendor"),
         device: attr("device"),
+        // The kernel writes printable ASCII; anything else is not a modalias
+        // and must not make the device look certainly driverless (exit 3).
         modalias: root
             .read_attr(dir.join("modalias"))
-            .filter(|v| !v.is_empty()),
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic())),
         driver: root.link_name(dir.join("driver")),
         is_vf: root.path(dir.join("physfn")).symlink_metadata().is_ok(),
     }
@@ -168,6 +170,11 @@ pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
             out.push(read_netdev(root, display, &link, None));
             continue;
         };
+        // Listed, then gone before it was read: removed, or renamed (its old
+        // link went away). The next evaluation sees it under its new name.
+        if !root.path(&real).is_dir() {
+            continue;
+        }
         let pci = nearest_pci(&real);
         if pci.is_none() && !keep(&display) {
             continue;

@@ -37,9 +37,14 @@ pub fn udev_state(root: &Root) -> UdevState {
     }
 }
 
-/// A real control socket must accept a connection: a socket file left by a
-/// udevd that died is not a running udevd. A plain file (fake roots) counts
-/// by its existence.
+/// Whether udevd listens on its control socket. A plain file (fake roots)
+/// counts by its existence; a socket file left behind by a udevd that died
+/// does not count.
+///
+/// Never by connecting when the kernel's socket table can be read: udevd
+/// serves one control connection at a time, and taking it makes a
+/// `udevadm settle` running beside netsettle give up ("Failed to connect to
+/// udev daemon") and return at once.
 fn control_alive(root: &Root) -> bool {
     let path = root.path("run/udev/control");
     let Ok(meta) = std::fs::metadata(&path) else {
@@ -48,8 +53,33 @@ fn control_alive(root: &Root) -> bool {
     if !meta.file_type().is_socket() {
         return true;
     }
+    match root.read_text("proc/net/unix", 16 << 20) {
+        Ok(table) => {
+            let real = path.to_string_lossy();
+            listening(&table, "/run/udev/control") || listening(&table, &real)
+        }
+        // No socket table (a fake root): no udevd there to disturb.
+        Err(_) => accepts_connection(&path),
+    }
+}
+
+/// `__SO_ACCEPTCON` in the Flags column of `/proc/net/unix`.
+const ACCEPTCON: u32 = 0x10000;
+
+/// Whether `/proc/net/unix` lists a listening socket bound to `path`.
+pub fn listening(table: &str, path: &str) -> bool {
+    table.lines().skip(1).any(|line| {
+        // "Num RefCount Protocol Flags Type St Inode Path"
+        let mut fields = line.split_whitespace();
+        let flags = fields.nth(3).and_then(|f| u32::from_str_radix(f, 16).ok());
+        fields.nth(3) == Some(path) && flags.is_some_and(|f| f & ACCEPTCON != 0)
+    })
+}
+
+fn accepts_connection(path: &std::path::Path) -> bool {
     use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
-    let Ok(addr) = UnixAddr::new(&path) else {
+    use std::os::fd::AsRawFd;
+    let Ok(addr) = UnixAddr::new(path) else {
         return false;
     };
     // udevd's control socket is SOCK_SEQPACKET.
@@ -61,7 +91,6 @@ fn control_alive(root: &Root) -> bool {
     ) else {
         return false;
     };
-    use std::os::fd::AsRawFd;
     match connect(fd.as_raw_fd(), &addr) {
         Ok(()) => true,
         // Nobody listens: udevd died and left its socket behind.
@@ -128,6 +157,21 @@ mod tests {
             let got = parse_entry(text);
             assert_eq!(got, (state, driver.map(str::to_string)), "case {case}");
         }
+    }
+
+    #[test]
+    fn socket_table_shows_who_listens() {
+        let table = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+            0000000000000000: 00000002 00000000 00010000 0005 01 17425 /run/udev/control\n\
+            0000000000000000: 00000003 00000000 00000000 0005 03 17430 /run/udev/other\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 999\n";
+        assert!(listening(table, "/run/udev/control"));
+        assert!(
+            !listening(table, "/run/udev/other"),
+            "connected, not listening"
+        );
+        assert!(!listening(table, "/run/systemd/notify"));
+        assert!(!listening("garbage\n\u{0}\n", "/run/udev/control"));
     }
 
     #[test]

@@ -1,0 +1,466 @@
+#!/usr/bin/env python3
+"""Host-side assertions of tests/vm.
+
+Usage: check.py [--plumbing] LOGDIR SCENARIO...
+
+For each scenario, parses LOGDIR/SCENARIO.log (the guest's serial console, protocol in
+guest/lib.sh), checks
+  * preconditions: the kernel and udev really did what the scenario is about (the probe failed,
+    the netdev came late, ...), otherwise a passing netsettle would prove nothing;
+  * netsettle: exit codes, the JSON report (SPEC.md field names and states) and timing against
+    the guest's own event times;
+and prints a table: scenario, result, each netsettle run (exit/elapsed), what `udevadm settle` did
+in the same boot. --plumbing skips the netsettle checks (harness debugging).
+Exit status 0 when every scenario passed.
+"""
+import json
+import re
+import sys
+
+STATES = {"ready", "no-driver", "probe-failed", "no-netdev", "not-processed", "passthrough", "ignored"}
+TOP_KEYS = {"ready", "exit_code", "elapsed_ms", "udev", "devices", "interfaces", "expectations",
+            "pending_modules", "kernel_problems"}
+FAILFAST_MAX = 1.5   # s from the kernel's failure line to netsettle's exit (issue: "within a second";
+                     # +0.5 s for TCG scheduling noise and the 10 ms resolution of /proc/uptime)
+NO_WAIT_MAX = 3.0    # s for a run that has nothing to wait for
+
+
+class Run:
+    """One netsettle invocation in the guest."""
+    def __init__(self, label):
+        self.label, self.args, self.rc, self.t0, self.t1 = label, "", None, None, None
+        self.out, self.err, self.json, self.skipped = None, [], None, False
+
+    @property
+    def elapsed(self):
+        return None if self.t1 is None else self.t1 - self.t0
+
+
+class Log:
+    def __init__(self, path):
+        self.markers, self.runs, self.kmsg, self.host = [], {}, [], {}
+        try:
+            text = open(path, "rb").read().decode("utf-8", "replace")
+        except OSError as e:
+            text = ""
+            self.error = str(e)
+        for line in text.splitlines():
+            line = line.rstrip("\r")
+            if line.startswith("@@NS "):
+                kind, _, rest = line[5:].partition(" ")
+                kv = dict(re.findall(r"(\S+?)=(\S*)", rest))
+                self.markers.append((kind, kv))
+                if kind == "ns":
+                    r = self.run(kv["label"])
+                    if "skipped" in rest.split():
+                        r.skipped = True
+                    else:
+                        r.rc, r.t0, r.t1 = int(kv["rc"]), float(kv["t0"]), float(kv["t1"])
+            elif line.startswith("@@NSARGS "):
+                label, _, args = line[9:].partition(" ")
+                self.run(label).args = args
+            elif line.startswith("@@NSOUT "):
+                label, _, out = line[8:].partition(" ")
+                r = self.run(label)
+                r.out = out
+                try:
+                    r.json = json.loads(out)
+                except ValueError:
+                    r.json = None
+            elif line.startswith("@@NSERR "):
+                label, _, err = line[8:].partition(" ")
+                self.run(label).err.append(err)
+            elif line.startswith("@@NSK "):
+                m = re.match(r"(?:<(\d+)>)?\[\s*(\d+\.\d+)\]\s?(.*)", line[6:])
+                if m:
+                    level = int(m.group(1)) & 7 if m.group(1) else None
+                    self.kmsg.append((float(m.group(2)), m.group(3), level))
+            elif line.startswith("@@HOST "):
+                self.host = dict(re.findall(r"(\S+?)=(\S*)", line))
+
+    def run(self, label):
+        return self.runs.setdefault(label, Run(label))
+
+    def marker(self, kind, **match):
+        """First marker of this kind whose fields include **match (None if there is none)."""
+        for k, kv in self.markers:
+            if k == kind and all(kv.get(a) == b for a, b in match.items()):
+                return kv
+        return None
+
+    def pci(self, label, addr):
+        return self.marker("pci", label=label, pci=addr) or {}
+
+    def kline(self, needle):
+        """(time, text) of the first kernel log line containing needle."""
+        return next(((t, s) for t, s, _ in self.kmsg if needle in s), (None, None))
+
+
+class Scenario:
+    def __init__(self, name, log, plumbing):
+        self.name, self.log, self.plumbing = name, log, plumbing
+        self.failures, self.notes = [], []
+
+    def expect(self, cond, msg):
+        if not cond:
+            self.failures.append(msg)
+        return bool(cond)
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+    def t(self, kind, **match):
+        """Guest time of a marker, or None."""
+        m = self.log.marker(kind, **match)
+        return float(m["t"]) if m and "t" in m else None
+
+    def ns(self, label, rc):
+        """The run LABEL, checked against the SPEC's report contract and exit code rc.
+        None when netsettle is not under test (plumbing) or did not produce a report."""
+        if self.plumbing:
+            return None
+        r = self.log.runs.get(label)
+        if r is None or r.skipped:
+            self.expect(False, f"{label}: netsettle was not run (no binary in the image?)")
+            return None
+        if r.rc is None:
+            self.expect(False, f"{label}: netsettle never exited")
+            return None
+        self.expect(r.rc == rc, f"{label}: exit {r.rc}, expected {rc} (netsettle {r.args})")
+        js = r.json
+        if not isinstance(js, dict):
+            self.expect(False, f"{label}: stdout is not a JSON object: {(r.out or '')[:300]!r}")
+            return None
+        missing = TOP_KEYS - js.keys()
+        self.expect(not missing, f"{label}: JSON lacks {sorted(missing)}")
+        self.expect(js.get("exit_code") == r.rc, f"{label}: JSON exit_code {js.get('exit_code')} "
+                    f"but the process exited {r.rc}")
+        self.expect(js.get("ready") == (r.rc == 0), f"{label}: JSON ready={js.get('ready')} with exit {r.rc}")
+        devs, ifs = js.get("devices") or [], js.get("interfaces") or []
+        self.expect([d.get("pci") for d in devs] == sorted(d.get("pci") for d in devs),
+                    f"{label}: devices not sorted by PCI address")
+        self.expect([i.get("name") for i in ifs] == sorted(i.get("name") for i in ifs),
+                    f"{label}: interfaces not sorted by name")
+        for d in devs:
+            st = d.get("state")
+            self.expect(st in STATES, f"{label}: {d.get('pci')}: unknown state {st!r}")
+            if st not in ("ready", "passthrough", "ignored"):
+                self.expect(d.get("reason"), f"{label}: {d.get('pci')} is {st} without a reason")
+        return r
+
+    def dev(self, r, addr):
+        """The device ADDR of run r's report ({} if absent, which is a failure)."""
+        if r is None:
+            return {}
+        for d in r.json.get("devices") or []:
+            if d.get("pci") == addr:
+                return d
+        self.expect(False, f"{r.label}: no device {addr} in the report")
+        return {}
+
+    def state(self, r, addr, state, driver=None, netdevs=None, reason=()):
+        d = self.dev(r, addr)
+        if not d:
+            return d
+        self.expect(d.get("state") == state, f"{r.label}: {addr} state {d.get('state')!r}, expected "
+                    f"{state!r} (reason: {d.get('reason')!r})")
+        if driver is not None:
+            self.expect(d.get("driver") == driver, f"{r.label}: {addr} driver {d.get('driver')!r}, expected {driver!r}")
+        if netdevs is not None:
+            self.expect(d.get("netdevs") == netdevs,
+                        f"{r.label}: {addr} netdevs {d.get('netdevs')!r}, expected {netdevs!r}")
+        for words in reason:   # each item: alternatives, one of which the reason must contain
+            alts = (words,) if isinstance(words, str) else words
+            self.expect(any(w.lower() in (d.get("reason") or "").lower() for w in alts),
+                        f"{r.label}: {addr} reason {d.get('reason')!r} does not mention {' or '.join(map(repr, alts))}")
+        return d
+
+    def interfaces(self, r, names, processed=True):
+        if r is None:
+            return
+        ifs = r.json.get("interfaces") or []
+        got = [i.get("name") for i in ifs]
+        self.expect(got == names, f"{r.label}: interfaces {got}, expected {names}")
+        if processed is not None:
+            for i in ifs:
+                self.expect(i.get("udev_processed") is processed,
+                            f"{r.label}: {i.get('name')} udev_processed={i.get('udev_processed')}, expected {processed}")
+
+    def udev_running(self, r, running):
+        if r is not None:
+            self.expect((r.json.get("udev") or {}).get("running") is running,
+                        f"{r.label}: udev.running={r.json.get('udev')}, expected {running}")
+
+    def no_kernel_names(self, r):
+        if r is not None:
+            self.expect(not re.search(r'"eth\d+"', r.out), f"{r.label}: report names a kernel name eth*: {r.out[:300]}")
+
+    def udev_warnings(self, r, n):
+        if r is not None:
+            w = [l for l in r.err if "udev" in l.lower()]
+            self.expect(len(w) == n, f"{r.label}: {len(w)} udev warnings on stderr, expected {n}: {r.err}")
+
+
+# ---------------------------------------------------------------- scenarios
+def baseline(s, log):
+    s.expect(log.pci("after-wait", "0000:00:03.0").get("net") == "ens3", "virtio NIC was not renamed ens3")
+    s.expect(log.pci("after-wait", "0000:00:04.0").get("net") == "ens4", "e1000 NIC was not renamed ens4")
+    r = s.ns("wait", 0)
+    s.state(r, "0000:00:03.0", "ready", driver="virtio-pci", netdevs=["ens3"])
+    s.state(r, "0000:00:04.0", "ready", driver="e1000", netdevs=["ens4"])
+    s.interfaces(r, ["ens3", "ens4"])
+    s.no_kernel_names(r)
+    s.udev_running(r, True)
+    # right after netsettle returned, the guest found both netdevs in udev's database
+    nd = log.marker("netdevs", label="after-wait") or {}
+    if r is not None:
+        s.expect(nd.get("list") == "ens3:db,ens4:db", f"right after netsettle: netdevs {nd.get('list')}")
+
+
+def async_companion(s, log):
+    st = log.marker("settle", label="settle") or {}
+    tmod = s.t("companion-modprobe")
+    db = log.marker("netdev-db", ifindex="2") or {}
+    tdb = float(db["t"]) if db else None
+    s.expect(st.get("netdevs") == "-", f"udevadm settle returned with netdevs {st.get('netdevs')}: "
+             "the companion module was not late")
+    s.expect(log.pci("after-settle", "0000:00:03.0").get("driver") == "virtio-pci", "virtio-pci not bound at settle")
+    s.expect(tmod and st and float(st["t1"]) < tmod, "settle did not return before the companion modprobe")
+    s.expect(tdb and tmod and tdb > tmod and db.get("name") == "ens3",
+             f"netdev not processed by udev as ens3 after the modprobe (netdev-db: {db})")
+    r = s.ns("status", 1)
+    s.state(r, "0000:00:03.0", "no-netdev", driver="virtio-pci", netdevs=[], reason=["virtio_net"])
+    if r is not None and tmod:
+        s.expect(r.t1 < tmod, "status ran after the companion modprobe")
+    w = s.ns("wait", 0)
+    s.state(w, "0000:00:03.0", "ready", driver="virtio-pci", netdevs=["ens3"])
+    s.interfaces(w, ["ens3"])
+    s.no_kernel_names(w)
+    if w is not None and tdb and tmod:
+        # the snapshot taken as soon as netsettle exited must show the netdev processed; the
+        # watcher's own time lags by its poll interval plus fork costs under TCG
+        nd = (log.marker("netdevs", label="after-wait") or {}).get("list")
+        s.expect(nd == "ens3:db", f"right after netsettle returned: netdevs {nd}, expected ens3 processed")
+        s.expect(w.t1 > tmod and w.t1 >= tdb - 0.3,
+                 f"wait returned at t={w.t1}, before udev processed the netdev (t={tdb})")
+        s.note(f"settle returned t={st.get('t1')} without netdev; modprobe t={tmod}; udev db t={tdb}; "
+               f"netsettle returned t={w.t1}")
+
+
+def probe_failure(s, log):
+    tfail, line = log.kline("e1000e: probe of 0000:00:04.0 failed with error -5")
+    s.expect(tfail is not None, "the kernel did not log e1000e's probe failure")
+    s.expect(log.kline("The NVM Checksum Is Not Valid")[0] is not None, "no NVM checksum error in the kernel log")
+    s.expect(log.pci("end", "0000:00:04.0").get("driver") == "-", "00:04.0 ended with a driver bound")
+    reason = [("probe of 0000:00:04.0 failed with error -5",), ("The NVM Checksum Is Not Valid",)]
+    f = s.ns("failfast", 3)
+    s.state(f, "0000:00:04.0", "probe-failed", reason=reason)
+    if f is not None and tfail is not None:
+        lat = f.t1 - tfail
+        s.expect(0 <= lat <= FAILFAST_MAX, f"--fail-fast exited {lat:+.2f} s after the kernel's failure line "
+                 f"(expected 0..{FAILFAST_MAX})")
+        s.note(f"probe failed t={tfail:.2f}; --fail-fast exited t={f.t1} (+{lat:.2f} s)")
+        probs = " ".join(p.get("text", "") for p in f.json.get("kernel_problems") or [])
+        s.expect("NVM Checksum Is Not Valid" in probs,
+                 f"failfast: kernel_problems lacks the error-priority line naming 0000:00:04.0: {probs!r}")
+    d = s.ns("deadline", 3)
+    s.state(d, "0000:00:04.0", "probe-failed", reason=reason[:1])
+    if d is not None:
+        s.expect(7.5 <= d.elapsed <= 10, f"without --fail-fast: exited after {d.elapsed:.2f} s, expected the 8 s deadline")
+    st = s.ns("status", 3)
+    s.state(st, "0000:00:04.0", "probe-failed", reason=reason[:1])
+
+
+def probe_in_progress(s, log):
+    tfail, _ = log.kline("e1000e: probe of 0000:00:04.0 failed with error -5")
+    before = log.pci("during-before", "0000:00:04.0").get("driver")
+    after = log.pci("during-after", "0000:00:04.0").get("driver")
+    s.expect(tfail is not None, "the kernel did not log e1000e's probe failure")
+    s.expect(before == "e1000e" and after == "e1000e",
+             f"driver link not present around the status run (before={before}, after={after}): "
+             "the probe finished too early, nothing was shown")
+    sd = log.marker("settle", label="settle-during") or {}
+    if sd and tfail:
+        s.note(f"udevadm settle during the probe: rc={sd.get('rc')} at t={sd.get('t1')} with driver link "
+               f"and no netdev; probe failed t={tfail:.2f}")
+    r = s.ns("during", 1)
+    d = s.dev(r, "0000:00:04.0")
+    if d:
+        s.expect(d.get("state") in ("no-driver", "no-netdev", "not-processed"),
+                 f"during: 00:04.0 is {d.get('state')!r} while its probe runs (reason {d.get('reason')!r})")
+    if r is not None and tfail:
+        s.expect(r.t1 < tfail, "during: status finished after the probe failed")
+    w = s.ns("wait", 3)
+    s.state(w, "0000:00:04.0", "probe-failed")
+    if w is not None and tfail:
+        s.expect(w.t1 >= tfail, f"wait: exited at t={w.t1}, before the kernel's failure line (t={tfail})")
+    a = s.ns("after", 3)
+    s.state(a, "0000:00:04.0", "probe-failed", reason=["error -5"])
+
+
+def driver_never_loads(s, log):
+    for addr in ("0000:00:04.0", "0000:00:05.0"):
+        s.expect(log.pci("after-settle", addr).get("driver") == "-", f"{addr} has a driver despite the blacklist")
+    a = s.ns("auto", 0)
+    s.state(a, "0000:00:04.0", "ignored", reason=["blacklist", "e1000"])
+    s.state(a, "0000:00:05.0", "ignored", reason=["blacklist", "8139too"])
+    if a is not None:
+        s.expect(a.elapsed <= NO_WAIT_MAX, f"auto: took {a.elapsed:.2f} s for nothing to wait for")
+    e = s.ns("expect", 1)
+    s.state(e, "0000:00:04.0", "no-driver", reason=["blacklist", "e1000"])
+    if e is not None:
+        s.expect(2.8 <= e.elapsed <= 5, f"expect: exited after {e.elapsed:.2f} s, expected the 3 s deadline")
+
+
+def late_hotplug(s, log):
+    mac = "52:54:00:12:34:77"
+    treq = s.t("hotplug-request")
+    app = log.marker("appeared", path="/sys/bus/pci/devices/0000:00:07.0")
+    db = log.marker("netdev-db", ifindex="3") or {}
+    tdb = float(db["t"]) if db else None
+    s.expect(app is not None, "the hotplugged PCI function 00:07.0 never appeared (device_add failed?)")
+    s.expect(db.get("name") == "ens7", f"hotplugged netdev not processed by udev as ens7 ({db})")
+    w = s.ns("wait", 0)
+    if w is not None:
+        ifs = {i.get("mac"): i for i in w.json.get("interfaces") or []}
+        i = ifs.get(mac, {})
+        s.expect(i.get("name") == "ens7" and i.get("udev_processed") is True,
+                 f"wait: interface with MAC {mac} is {i or 'missing'}, expected ens7, processed")
+        s.no_kernel_names(w)
+        exps = w.json.get("expectations") or []
+        s.expect(exps and all(x.get("met") for x in exps), f"wait: expectations {exps}")
+        nd = (log.marker("netdevs", label="after-wait") or {}).get("list")
+        s.expect(nd == "ens3:db,ens7:db", f"right after netsettle returned: netdevs {nd}, expected ens7 processed")
+        if treq and tdb:
+            s.expect(w.t1 > treq and w.t1 >= tdb - 0.3,
+                     f"wait returned at t={w.t1}: hotplug requested t={treq}, processed t={tdb}")
+            s.note(f"device_add t={treq}; udev db ens7 t={tdb}; netsettle returned t={w.t1}")
+
+
+def passthrough(s, log):
+    s.expect(log.pci("after-settle", "0000:00:05.0").get("driver") == "pci-stub", "00:05.0 not bound to pci-stub")
+    r = s.ns("wait", 0)
+    s.state(r, "0000:00:05.0", "passthrough", driver="pci-stub", netdevs=[])
+    s.state(r, "0000:00:03.0", "ready", driver="virtio-pci", netdevs=["ens3"])
+    s.interfaces(r, ["ens3"])
+    if r is not None:
+        s.expect(r.elapsed <= NO_WAIT_MAX, f"took {r.elapsed:.2f} s: the pass-through NIC was waited for")
+
+
+def no_udevd(s, log):
+    early = log.marker("netdevs", label="early") or {}
+    s.expect(early.get("list") == "eth0:nodb,eth1:nodb", f"before udevd: netdevs {early.get('list')}")
+    s.expect((log.marker("udevd-killed") or {}).get("control") == "socket", "no stale control socket after kill")
+    n = s.ns("nodriver", 1)
+    s.udev_running(n, False)
+    s.udev_warnings(n, 1)
+    s.state(n, "0000:00:03.0", "no-driver")
+    s.state(n, "0000:00:04.0", "no-driver")
+    for label, names in (("early", ["eth0", "eth1"]), ("stale", ["ens3", "ens4"])):
+        r = s.ns(label, 0)
+        s.udev_running(r, False)
+        s.udev_warnings(r, 1)
+        s.interfaces(r, names, processed=None)
+        if r is not None:
+            s.expect(r.elapsed <= NO_WAIT_MAX, f"{label}: took {r.elapsed:.2f} s without udevd")
+
+
+def signals(s, log):
+    for label, sig, rc in (("term", "sigterm", 143), ("int", "sigint", 130)):
+        tsig = s.t(sig)
+        r = s.ns(label, rc)
+        s.state(r, "0000:00:04.0", "no-driver", reason=["blacklist"])
+        if r is not None and tsig:
+            s.expect(r.t1 - tsig <= 1.0, f"{label}: exited {r.t1 - tsig:.2f} s after {sig.upper()}")
+
+
+def settle_beside_netsettle(s, log):
+    """netsettle must not disturb a `udevadm settle` running at the same time (boot scripts and
+    units keep calling it). udevd's control socket takes one connection at a time (listen backlog
+    0); when settle's connect gets EAGAIN, it returns 0 at once without waiting for the queue."""
+    for kind, st in log.markers:
+        if kind != "settle" or st.get("connect") != "failed":
+            continue
+        t0, t1 = float(st["t0"]), float(st["t1"])
+        beside = [r.label for r in log.runs.values() if r.t0 is not None and r.t0 < t1 and r.t1 > t0]
+        s.expect(False, f"udevadm settle ({st['label']}) could not connect to udevd ('Failed to connect to udev "
+                 f"daemon, ignoring: Resource temporarily unavailable') and returned at once"
+                 + (f", while netsettle ({', '.join(beside)}) was running" if beside else ""))
+
+
+CHECKS = {"baseline": baseline, "async-companion": async_companion, "probe-failure": probe_failure,
+          "probe-in-progress": probe_in_progress, "driver-never-loads": driver_never_loads,
+          "late-hotplug": late_hotplug, "passthrough": passthrough, "no-udevd": no_udevd,
+          "signals": signals}
+
+
+def check(name, path, plumbing):
+    log = Log(path)
+    s = Scenario(name, log, plumbing)
+    boot = log.marker("boot")
+    if not s.expect(boot, "the guest never reached init"):
+        pass
+    elif s.expect(log.marker("done"), "the guest did not finish (crash or VM timeout; see log)"):
+        try:
+            CHECKS[name](s, log)
+            settle_beside_netsettle(s, log)
+        except Exception as e:   # a malformed report must fail the scenario, not the checker
+            s.expect(False, f"checker error: {type(e).__name__}: {e}")
+    s.expect(log.host.get("qemu_rc") == "0", f"qemu exited {log.host.get('qemu_rc')} "
+             "(124 = VM timeout; 1 = QEMU error, see .qemu-stderr)")
+    return s
+
+
+def summary(s):
+    """Table cells: netsettle runs as 'label rc/elapsed', and udevadm settle's first return."""
+    runs = []
+    for label, r in s.log.runs.items():
+        if r.skipped:
+            runs.append(f"{label} -")
+        elif r.rc is None:
+            runs.append(f"{label} ?")
+        else:
+            runs.append(f"{label} {r.rc}/{r.elapsed:.2f}s")
+    st = s.log.marker("settle")
+    boot = s.log.marker("coldplug")
+    if st:
+        since = f" (+{float(st['t1']) - float(boot['t']):.2f}s)" if boot else ""
+        nd = "no netdev" if st["netdevs"] == "-" else st["netdevs"].replace(":db", "").replace(":nodb", "(no db)")
+        settle = f"rc={st['rc']} t={st['t1']}{since} {nd}"
+        if st.get("connect") == "failed":
+            settle += " [could not reach udevd]"
+    else:
+        settle = "-"
+    return ", ".join(runs) or "-", settle
+
+
+def main():
+    args = sys.argv[1:]
+    plumbing = "--plumbing" in args
+    args = [a for a in args if a != "--plumbing"]
+    logdir, names = args[0], args[1:]
+    results = [check(n, f"{logdir}/{n}.log", plumbing) for n in names]
+
+    rows = [("scenario", "result", "netsettle: run exit/elapsed", "udevadm settle: returned, netdevs then", "VM wall")]
+    for s in results:
+        ns, settle = summary(s)
+        rows.append((s.name, "FAIL" if s.failures else "PASS", ns, settle, s.log.host.get("wall", "?") + "s"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for i, row in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    for s in results:
+        for n in s.notes:
+            print(f"  {s.name}: {n}")
+        for f in s.failures:
+            print(f"FAIL {s.name}: {f}")
+    passed = sum(not s.failures for s in results)
+    print(f"\nvm: {passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
