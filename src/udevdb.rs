@@ -46,7 +46,7 @@ pub fn udev_state(root: &Root) -> UdevState {
 /// `udevadm settle` running beside netsettle give up ("Failed to connect to
 /// udev daemon") and return at once.
 fn control_alive(root: &Root) -> bool {
-    let path = root.path("run/udev/control");
+    let path = root.path(CONTROL);
     let Ok(meta) = std::fs::metadata(&path) else {
         return false;
     };
@@ -56,12 +56,16 @@ fn control_alive(root: &Root) -> bool {
     match root.read_text("proc/net/unix", 16 << 20) {
         Ok(table) => {
             let real = path.to_string_lossy();
-            listening(&table, "/run/udev/control") || listening(&table, &real)
+            // udevd bound the path as it sees it: from its own root.
+            listening(&table, &format!("/{CONTROL}")) || listening(&table, &real)
         }
         // No socket table (a fake root): no udevd there to disturb.
         Err(_) => accepts_connection(&path),
     }
 }
+
+/// udevd's control socket.
+const CONTROL: &str = "run/udev/control";
 
 /// `__SO_ACCEPTCON` in the Flags column of `/proc/net/unix`.
 const ACCEPTCON: u32 = 0x10000;
@@ -165,13 +169,17 @@ mod tests {
             0000000000000000: 00000002 00000000 00010000 0005 01 17425 /run/udev/control\n\
             0000000000000000: 00000003 00000000 00000000 0005 03 17430 /run/udev/other\n\
             0000000000000000: 00000002 00000000 00010000 0001 01 999\n";
-        assert!(listening(table, "/run/udev/control"));
+        let control = format!("/{CONTROL}");
+        assert!(listening(table, &control));
         assert!(
-            !listening(table, "/run/udev/other"),
+            !listening(table, &control.replace("control", "other")),
             "connected, not listening"
         );
-        assert!(!listening(table, "/run/systemd/notify"));
-        assert!(!listening("garbage\n\u{0}\n", "/run/udev/control"));
+        assert!(!listening(
+            table,
+            &control.replace("udev/control", "systemd/notify")
+        ));
+        assert!(!listening("garbage\n\u{0}\n", &control));
     }
 
     #[test]
