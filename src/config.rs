@@ -217,15 +217,48 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .map(Duration::from_secs)
             .map_err(|_| "number is too large")
     } else {
-        humantime::parse_duration(s).map_err(|e| match e {
-            humantime::DurationError::NumberOverflow => "number is too large",
-            // humantime's own messages point at byte offsets; an example helps more.
-            _ => "expected seconds (\"90\") or a time span (\"90s\", \"2min\", \"1h 30m\")",
-        })
+        // Term by term, summed here with saturation: humantime 2.4 panics
+        // (overflow in Duration::new) when its own running sum reaches
+        // u64::MAX seconds with a carry, as in "18446744073709551615s 0.5s
+        // 0.5s", and `netsettle.timeout=` must never abort a boot.
+        span_terms(s)
+            .try_fold(Duration::ZERO, |sum, term| {
+                humantime::parse_duration(term).map(|d| sum.saturating_add(d))
+            })
+            .map_err(|e| match e {
+                humantime::DurationError::NumberOverflow => "number is too large",
+                // humantime's own messages point at byte offsets; an example helps more.
+                _ => "expected seconds (\"90\") or a time span (\"90s\", \"2min\", \"1h 30m\")",
+            })
     };
     parsed
         .map(|d| d.min(MAX_DURATION))
         .map_err(|e| format!("invalid duration {}: {e}", quoted(s)))
+}
+
+/// Splits a time span where humantime starts a new term, at the first digit
+/// after a unit: "1h 30m" → "1h ", "30m"; "1h30m" → "1h", "30m". An empty
+/// span is one empty term, which humantime rejects.
+fn span_terms(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if rest.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let mut in_unit = false;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                in_unit |= c.is_alphabetic();
+                in_unit && c.is_ascii_digit()
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        let (term, tail) = rest.split_at(end);
+        rest = tail;
+        Some(term)
+    })
 }
 
 /// Parses a boolean the way systemd does (`yes`/`no`, `on`/`off`, `1`/`0`, ...).

@@ -115,6 +115,10 @@ fn prepare(
     common: CommonArgs,
     wait: Option<cli::WaitArgs>,
 ) -> Result<Option<Job>, String> {
+    // A mistyped --root would otherwise read as a machine without NICs: ready.
+    if !root.base().is_dir() {
+        return Err(format!("--root {}: not a directory", root.base().display()));
+    }
     let mut settings = config::load(&root, common.config.as_deref()).map_err(|e| e.to_string())?;
     let cmdline_text = root
         .read_text("proc/cmdline", 64 * 1024)
@@ -190,13 +194,16 @@ fn prepare(
 
 /// Writes the report to stdout; a closed stdout is not an error worth dying for.
 fn print(report: &Report, format: Format, quiet: bool) {
-    let text = match format {
-        Format::Json => report.to_json() + "\n",
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Streamed: a report of thousands of netdevs is never held twice.
+    let written = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, report)
+            .map_err(std::io::Error::from)
+            .and_then(|_| out.write_all(b"\n")),
         Format::Text if quiet && report.ready => return,
-        Format::Text => report.to_text(),
+        Format::Text => out.write_all(report.to_text().as_bytes()),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    let _ = written.and_then(|_| out.flush());
 }
 
 /// The default deadline.

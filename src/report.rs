@@ -144,12 +144,6 @@ impl Report {
         !self.ready && self.devices.iter().any(|d| d.certain_failure)
     }
 
-    /// The report as one JSON object.
-    pub fn to_json(&self) -> String {
-        // Serialising plain structs of strings and numbers cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
-    }
-
     /// The operator's report: one line when ready, else a table.
     pub fn to_text(&self) -> String {
         let secs = self.elapsed_ms as f64 / 1000.0;
