@@ -1072,21 +1072,16 @@ fn run_guarded(mut cmd: Command) -> Output {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = done.clone();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
     let guard = std::thread::spawn(move || {
-        let start = Instant::now();
-        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-            if start.elapsed() > HANG_GUARD {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let hung = finished.recv_timeout(HANG_GUARD).is_err();
+        if hung {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
-        false
+        hung
     });
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
@@ -1102,7 +1097,7 @@ fn run_guarded(mut cmd: Command) -> Output {
     let _ = out_pipe.read_to_end(&mut stdout);
     stderr.extend(err_thread.join().unwrap());
     let status = child.wait().unwrap();
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = done.send(());
     let hung = guard.join().unwrap();
     assert!(
         !hung,
