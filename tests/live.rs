@@ -4,76 +4,7 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::Child;
-use std::time::{Duration, Instant};
-
-use common::{device, json_of, state_of, FakeRoot};
-
-/// Generous: only a hung netsettle trips it.
-const HANG_GUARD: Duration = Duration::from_secs(30);
-
-/// Waits for a child that was never watched closely.
-fn finish(mut child: Child) -> (i32, serde_json::Value) {
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    finish_with(child, stderr)
-}
-
-/// Blocks until netsettle has started watching (its `-v` "watching" line).
-fn wait_until_watching(child: &mut Child) -> std::io::BufReader<std::process::ChildStderr> {
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "netsettle exited before watching"
-        );
-        if line.contains("watching for changes") {
-            return reader;
-        }
-    }
-}
-
-/// Waits for the child to exit while draining its stderr; fails if it hangs.
-fn finish_with(
-    mut child: Child,
-    stderr: std::io::BufReader<std::process::ChildStderr>,
-) -> (i32, serde_json::Value) {
-    // Keep draining stderr so a chatty child never blocks on a full pipe.
-    let drain = std::thread::spawn(move || {
-        let mut s = String::new();
-        let mut r = stderr;
-        let _ = r.read_to_string(&mut s);
-        s
-    });
-    child.stderr = None;
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            let err = drain.join().unwrap();
-            let value = serde_json::from_str(&out)
-                .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
-            let code = status
-                .code()
-                .unwrap_or_else(|| panic!("killed by a signal: {status:?}\n{err}"));
-            return (code, value);
-        }
-        if start.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            panic!("netsettle still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use common::{device, finish, finish_with, json_of, state_of, wait_until_watching, FakeRoot};
 
 #[test]
 fn waits_for_the_late_companion_netdev_and_its_udev_entry() {
@@ -100,7 +31,7 @@ fn waits_for_the_late_companion_netdev_and_its_udev_entry() {
     .unwrap();
     root.processed(2, "virtio_net");
 
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["ready"], true);
     assert_eq!(device(&r, "0000:00:03.0")["netdevs"][0], "ens3");
@@ -115,7 +46,7 @@ fn exits_when_the_udev_queue_marker_goes_away() {
     let mut child = root.spawn(&["--format", "json", "-v", "-t", "60"]);
     let stderr = wait_until_watching(&mut child);
     root.remove("run/udev/queue");
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["udev"]["queue_empty"], true);
 }
@@ -129,7 +60,7 @@ fn exits_when_udev_writes_the_database_entry() {
     let mut child = root.spawn(&["--format", "json", "-v", "--expect-iface", "ens4"]);
     let stderr = wait_until_watching(&mut child);
     root.processed(3, "e1000");
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["expectations"][0]["met"], true);
 }
@@ -143,7 +74,7 @@ fn exits_when_the_driver_binds_and_the_netdev_appears() {
     root.bind("0000:00:04.0", "e1000")
         .netdev("0000:00:04.0", None, "ens4", 3, "52:54:00:00:00:04")
         .processed(3, "e1000");
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(state_of(&r, "0000:00:04.0").0, "ready");
 }
@@ -160,7 +91,7 @@ fn fail_fast_exits_3_when_the_probe_failure_is_logged() {
         " DEVICE=+pci:0000:00:04.0\n",
         "4,387,8531997,-;e1000e: probe of 0000:00:04.0 failed with error -5\n",
     ));
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 3, "{r:#}");
     let (state, reason) = state_of(&r, "0000:00:04.0");
     assert_eq!(state, "probe-failed");
@@ -175,7 +106,7 @@ fn exit_if_exists_file_ends_the_wait_with_success() {
     let mut child = root.spawn(&["--format", "json", "-v", "-E", flag.to_str().unwrap()]);
     let stderr = wait_until_watching(&mut child);
     std::fs::write(&flag, "").unwrap();
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0);
     assert_eq!(r["ready"], false, "the file does not make devices ready");
     assert_eq!(r["exit_code"], 0);
@@ -186,7 +117,7 @@ fn deadline_gives_exit_1_and_the_report() {
     let root = FakeRoot::new();
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
         .bind("0000:00:04.0", "e1000");
-    let (code, r) = finish(root.spawn(&["--format", "json", "-t", "1"]));
+    let (code, r, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
     assert_eq!(code, 1);
     assert_eq!(r["exit_code"], 1);
     assert_eq!(r["ready"], false);
@@ -199,7 +130,7 @@ fn certain_failure_at_the_deadline_gives_exit_3() {
     let root = FakeRoot::new();
     root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
         .pci("0000:00:05.0", "0x020000", "0x10ec", "0x8139");
-    let (code, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
+    let (code, _, _) = finish(root.spawn(&["--format", "json", "-t", "1"]));
     assert_eq!(code, 3);
 }
 
@@ -220,7 +151,7 @@ fn signal_test(signal: nix::sys::signal::Signal, want: i32) {
     let mut child = root.spawn(&["--format", "json", "-v", "-t", "60"]);
     let stderr = wait_until_watching(&mut child);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
-    let (code, r) = finish_with(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, want);
     assert_eq!(r["exit_code"], want);
     assert_eq!(state_of(&r, "0000:00:04.0").0, "no-netdev");
@@ -263,6 +194,6 @@ fn sighup_logs_the_state_and_keeps_waiting() {
     );
     root.netdev("0000:00:04.0", None, "ens4", 3, "52:54:00:00:00:04")
         .processed(3, "e1000");
-    let (code, _) = finish_with(child, stderr);
+    let (code, _, _) = finish_with(child, stderr);
     assert_eq!(code, 0);
 }

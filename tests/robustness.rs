@@ -10,18 +10,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{device, json_of, state_of, virtio_nic, FakeRoot, RELEASE};
+use common::{
+    device, finish_with, json_of, signal, state_of, virtio_nic, wait_guarded, wait_until_watching,
+    FakeRoot, HANG_GUARD, RELEASE,
+};
 use serde_json::Value;
-
-/// Only a hung netsettle trips it.
-const HANG_GUARD: Duration = Duration::from_secs(60);
 
 const E1000_ALIAS: &str = "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n";
 
@@ -287,7 +287,7 @@ fn kmsg_replaced_by_a_fifo_during_the_wait_does_not_hang() {
     mkfifo(&root.path().join("dev/kmsg"));
     // Make sure a re-evaluation happens (it would on the tick anyway).
     root.module("e1000", "live");
-    let (code, r, _) = finish(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 1, "{r:#}");
     let (state, reason) = state_of(&r, "0000:00:04.0");
     assert_eq!(state, "no-netdev");
@@ -876,7 +876,7 @@ fn timeout_of_a_hundred_years_does_not_overflow() {
     let mut child = root.spawn(&["-t", "100years", "--format", "json", "-v"]);
     let stderr = wait_until_watching(&mut child);
     signal(&child, nix::sys::signal::Signal::SIGTERM);
-    let (code, r, err) = finish(child, stderr);
+    let (code, r, err) = finish_with(child, stderr);
     assert_eq!(code, 143, "{err}");
     assert_eq!(r["exit_code"], 143);
 }
@@ -1003,66 +1003,6 @@ fn closed_stdout_or_stderr_exits_as_usual_without_panic() {
     assert_eq!(rc, 2, "{err}");
 }
 
-fn wait_until_watching(child: &mut Child) -> BufReader<ChildStderr> {
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "netsettle exited before watching"
-        );
-        if line.contains("watching for changes") {
-            return reader;
-        }
-    }
-}
-
-fn signal(child: &Child, sig: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
-}
-
-/// Waits for the child with a hang guard; returns exit code, JSON report and
-/// the rest of stderr.
-fn finish(mut child: Child, stderr: BufReader<ChildStderr>) -> (i32, Value, String) {
-    let drain = std::thread::spawn(move || {
-        let mut s = String::new();
-        let mut r = stderr;
-        let _ = r.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let status = wait_guarded(&mut child);
-    let err = drain.join().unwrap();
-    let out = out.join().unwrap();
-    assert!(!err.contains("panicked"), "{err}");
-    let code = status
-        .code()
-        .unwrap_or_else(|| panic!("killed by a signal: {status:?}\n{err}"));
-    let value =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
-    (code, value, err)
-}
-
-fn wait_guarded(child: &mut Child) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > HANG_GUARD {
-            let _ = child.kill();
-            panic!("netsettle still running after {HANG_GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Runs a command to completion; kills it and fails if it hangs.
 fn run_guarded(mut cmd: Command) -> Output {
     let mut child = cmd
@@ -1135,7 +1075,7 @@ fn sighup_logs_the_report_each_time_and_sigterm_still_ends_the_wait() {
         assert!(child.try_wait().unwrap().is_none(), "still waiting");
     }
     signal(&child, nix::sys::signal::Signal::SIGTERM);
-    let (code, r, _) = finish(child, stderr);
+    let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 143);
     assert_eq!(state_of(&r, "0000:00:04.0").0, "no-netdev");
 }

@@ -6,11 +6,17 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::process::ChildStderr;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// Generous: only a hung netsettle trips it.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// Kernel release every fake root runs.
 pub const RELEASE: &str = "6.1.0-test";
@@ -326,4 +332,73 @@ pub fn virtio_nic(root: &FakeRoot) {
             "52:54:00:12:34:56",
         )
         .processed(2, "virtio_net");
+}
+
+/// Waits for a child whose stderr nobody read yet.
+pub fn finish(mut child: Child) -> (i32, Value, String) {
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    finish_with(child, stderr)
+}
+
+/// Blocks until netsettle has started watching (its `-v` "watching" line).
+pub fn wait_until_watching(child: &mut Child) -> BufReader<ChildStderr> {
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "netsettle exited before watching"
+        );
+        if line.contains("watching for changes") {
+            return reader;
+        }
+    }
+}
+
+/// Sends a signal to the child.
+pub fn signal(child: &Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// Waits for the child with a hang guard; returns exit code, JSON report and
+/// the rest of stderr.
+pub fn finish_with(mut child: Child, stderr: BufReader<ChildStderr>) -> (i32, Value, String) {
+    let drain = std::thread::spawn(move || {
+        let mut s = String::new();
+        let mut r = stderr;
+        let _ = r.read_to_string(&mut s);
+        s
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let status = wait_guarded(&mut child);
+    let err = drain.join().unwrap();
+    let out = out.join().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    let code = status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {status:?}\n{err}"));
+    let value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    (code, value, err)
+}
+
+/// Waits for the child; kills it and fails if it hangs.
+pub fn wait_guarded(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("netsettle still running after {HANG_GUARD:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
