@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{device, finish, finish_with, json_of, state_of, wait_until_watching, FakeRoot};
+use common::{
+    device, finish, finish_with, json_of, read_until, signal, state_of, wait_until_watching,
+    FakeRoot,
+};
 
 #[test]
 fn waits_for_the_late_companion_netdev_and_its_udev_entry() {
@@ -169,25 +172,13 @@ fn sigint_prints_the_report_and_exits_130() {
 
 #[test]
 fn sighup_logs_the_state_and_keeps_waiting() {
-    use std::io::BufRead;
     let root = FakeRoot::new();
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
         .bind("0000:00:04.0", "e1000");
     let mut child = root.spawn(&["--format", "json", "-v", "-t", "60"]);
     let mut stderr = wait_until_watching(&mut child);
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "exited after SIGHUP"
-        );
-        if line.contains("SIGHUP") {
-            break;
-        }
-    }
+    signal(&child, nix::sys::signal::Signal::SIGHUP);
+    read_until(&mut stderr, "SIGHUP");
     assert!(
         child.try_wait().unwrap().is_none(),
         "still waiting after SIGHUP"

@@ -18,8 +18,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    device, finish_with, json_of, signal, state_of, virtio_nic, wait_guarded, wait_until_watching,
-    FakeRoot, HANG_GUARD, RELEASE,
+    device, field, finish_with, json_of, signal, state_of, virtio_nic, wait_guarded,
+    wait_until_watching, FakeRoot, HANG_GUARD, RELEASE,
 };
 use serde_json::Value;
 
@@ -346,12 +346,7 @@ fn device_that_vanished_between_listing_and_reading() {
         device(&r, "0000:00:04.0")["netdevs"],
         serde_json::json!(["ens4"])
     );
-    let names: Vec<&str> = r["interfaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
+    let names = field(&r["interfaces"], "name");
     assert_eq!(names, ["ens4"], "a vanished netdev is not listed");
     // Expected by address, the vanished function is waited for.
     let (code, r, _) = status(&root, &["--expect-pci", "0000:00:09.0"]);

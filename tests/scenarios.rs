@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{device, state_of, virtio_nic, FakeRoot};
+use common::{device, field, state_of, virtio_nic, FakeRoot};
 
 const MLX4_ALIAS: &str = "alias pci:v000015B3d00001003sv*sd*bc*sc*i* mlx4_core\n";
 const MLX5_ALIAS: &str = "alias pci:v000015B3d0000101Bsv*sd*bc*sc*i* mlx5_core\n";
@@ -248,12 +248,7 @@ fn kdump_irq_exhaustion_lands_in_kernel_problems() {
         "3,203,17500000,-;virtio-pci 0000:00:03.0: unable to allocate interrupt\n",
     ));
     let (_, r) = root.status();
-    let texts: Vec<&str> = r["kernel_problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["text"].as_str().unwrap())
-        .collect();
+    let texts = field(&r["kernel_problems"], "text");
     assert!(
         texts.contains(&"kernel BUG at arch/x86/kernel/apic/io_apic.c:1358!"),
         "{texts:?}"
@@ -471,12 +466,7 @@ fn no_auto_ignores_undeclared_nics_and_checks_expectations() {
     let (code, r) = root.status_with(&["--no-auto", "--expect-mac", "52:54:00:12:34:56"]);
     assert_eq!(code, 0, "{r:#}");
     // Only the function behind the expected interface is watched.
-    let pcis: Vec<&str> = r["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["pci"].as_str().unwrap())
-        .collect();
+    let pcis = field(&r["devices"], "pci");
     assert_eq!(pcis, ["0000:00:03.0"]);
     assert_eq!(r["expectations"][0]["kind"], "mac");
     assert_eq!(r["expectations"][0]["met"], true);
@@ -530,19 +520,9 @@ fn devices_are_sorted_by_address_and_interfaces_by_name() {
         .processed(3, "e1000");
     virtio_nic(&root);
     let (_, r) = root.status();
-    let pcis: Vec<&str> = r["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["pci"].as_str().unwrap())
-        .collect();
+    let pcis = field(&r["devices"], "pci");
     assert_eq!(pcis, ["0000:00:03.0", "0000:00:05.0"]);
-    let names: Vec<&str> = r["interfaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
+    let names = field(&r["interfaces"], "name");
     assert_eq!(names, ["ens3", "ens5"]);
 }
 

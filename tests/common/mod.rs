@@ -311,6 +311,19 @@ pub fn device<'a>(report: &'a Value, pci: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no device {pci} in {report:#}"))
 }
 
+/// One string field of every entry of a report array, in report order.
+pub fn field<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list:#}"))
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key} in {e:#}"))
+        })
+        .collect()
+}
+
 /// State and reason of one device.
 pub fn state_of(report: &Value, pci: &str) -> (String, String) {
     let d = device(report, pci);
@@ -340,20 +353,26 @@ pub fn finish(mut child: Child) -> (i32, Value, String) {
     finish_with(child, stderr)
 }
 
-/// Blocks until netsettle has started watching (its `-v` "watching" line).
-pub fn wait_until_watching(child: &mut Child) -> BufReader<ChildStderr> {
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
+/// Reads stderr lines until one contains `needle`; fails if the child exits first.
+pub fn read_until(reader: &mut BufReader<ChildStderr>, needle: &str) -> String {
     let mut line = String::new();
     loop {
         line.clear();
         assert!(
             reader.read_line(&mut line).unwrap() > 0,
-            "netsettle exited before watching"
+            "netsettle exited before {needle:?}"
         );
-        if line.contains("watching for changes") {
-            return reader;
+        if line.contains(needle) {
+            return line;
         }
     }
+}
+
+/// Blocks until netsettle has started watching (its `-v` "watching" line).
+pub fn wait_until_watching(child: &mut Child) -> BufReader<ChildStderr> {
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    read_until(&mut reader, "watching for changes");
+    reader
 }
 
 /// Sends a signal to the child.
