@@ -331,6 +331,37 @@ pub fn errno_name(errno: i32) -> Option<&'static str> {
     })
 }
 
+/// The driver and PCI address of a `dev_printk()` line: the kernel
+/// prefixes it with `dev_driver_string()` and `dev_name()`
+/// (drivers/base/core.c `__dev_printk`): `iwlwifi 0000:00:14.3: …`, and
+/// netdev messages before registration `e1000e 0000:00:04.0 (uninitialized): …`.
+/// An unbound function's lines carry the bus name, `pci`.
+pub fn dev_prefix(rec: &Record) -> Option<(&str, &str)> {
+    let (driver, rest) = rec.text.split_once(' ')?;
+    let word = rest.split(' ').next()?;
+    let addr = word.strip_suffix(':').unwrap_or(word);
+    (!driver.is_empty() && !driver.ends_with(':') && is_pci_address(addr)).then_some((driver, addr))
+}
+
+/// A firmware file a device could not load, and the error: the firmware
+/// loader's `Direct firmware load for FILE failed with error -N`
+/// (drivers/base/firmware_loader/main.c `fw_get_filesystem_firmware`,
+/// `dev_warn`), or Debian's `firmware: failed to load FILE (-N)`.
+pub fn firmware_failure(rec: &Record) -> Option<(String, i32)> {
+    let text = rec.text.as_str();
+    let (file, errno) = if let Some((_, rest)) = text.split_once("Direct firmware load for ") {
+        let (file, code) = rest.split_once(" failed with error ")?;
+        (file, code.trim())
+    } else {
+        let (_, rest) = text.split_once("firmware: failed to load ")?;
+        let (file, code) = rest.split_once(" (")?;
+        (file, code.trim_end_matches(')'))
+    };
+    let errno: i32 = errno.strip_prefix('-')?.parse().ok()?;
+    (!file.is_empty() && !file.contains(' ') && (1..=4095).contains(&errno))
+        .then(|| (file.to_string(), errno))
+}
+
 /// Whether the record is about this PCI function: `DEVICE=+pci:ADDR`, or
 /// the address as a whole word in the text.
 pub fn names_device(rec: &Record, pci: &str) -> bool {

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cmdline;
 pub mod config;
+pub mod drivers;
 pub mod kmsg;
 pub mod logging;
 pub mod metrics;

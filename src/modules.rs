@@ -4,7 +4,7 @@
 //!
 //! Reads `sys/module/NAME/initstate` (Documentation/ABI/testing/sysfs-module),
 //! `proc/modules`, `proc/PID/stat` and `proc/PID/cmdline` (proc(5)),
-//! `lib/modules/REL/modules.{alias,builtin.alias,dep,builtin}` (depmod(8),
+//! `lib/modules/REL/modules.{alias,builtin.modinfo,dep,builtin}` (depmod(8),
 //! matched with fnmatch(3) as libkmod does) and `modprobe.d(5)` files.
 
 use crate::root::Root;
@@ -123,7 +123,8 @@ fn bracket(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
     }
 }
 
-/// The alias patterns of one kernel: `modules.alias` and `modules.builtin.alias`.
+/// The alias patterns of one kernel: `modules.alias`, and for built-in
+/// drivers `modules.builtin.modinfo` (or a text `modules.builtin.alias`).
 #[derive(Debug, Clone, Default)]
 pub struct AliasDb {
     aliases: Vec<Alias>,
@@ -145,7 +146,7 @@ struct Alias {
 pub struct AliasMatch {
     /// The module, normalized.
     pub module: String,
-    /// Built into the kernel (from `modules.builtin.alias`): nothing to load.
+    /// Built into the kernel (from `modules.builtin.modinfo`): nothing to load.
     pub builtin: bool,
 }
 
@@ -187,7 +188,31 @@ impl AliasDb {
     pub fn load(root: &Root, release: &str) -> Option<AliasDb> {
         let aliases = read_index(root, release, "modules.alias")?;
         let builtin = read_index(root, release, "modules.builtin.alias");
-        Some(AliasDb::parse(&aliases, builtin.as_deref()))
+        let mut db = AliasDb::parse(&aliases, builtin.as_deref());
+        if let Some(modinfo) = read_index(root, release, "modules.builtin.modinfo") {
+            db.add_builtin_modinfo(&modinfo);
+        }
+        Some(db)
+    }
+
+    /// Adds the `alias` records of `modules.builtin.modinfo`: the `.modinfo`
+    /// sections of the built-in modules as the kernel build extracts them
+    /// from vmlinux (scripts/Makefile.vmlinux), NUL-separated
+    /// `module.key=value` records such as `e1000e.alias=pci:v00008086d…`.
+    /// depmod only turns them into the binary `modules.builtin.alias.bin`.
+    pub fn add_builtin_modinfo(&mut self, modinfo: &str) {
+        for record in modinfo.split('\0') {
+            let Some((module, keyval)) = record.split_once('.') else {
+                continue;
+            };
+            if let Some(pattern) = keyval.strip_prefix("alias=") {
+                if !module.is_empty() && !pattern.is_empty() {
+                    self.push(pattern, module, true);
+                }
+            }
+        }
+        self.prefix_lens.sort_unstable();
+        self.prefix_lens.dedup();
     }
 
     /// Every module whose pattern matches the modalias, deduplicated, in file
@@ -264,6 +289,43 @@ pub fn ipoib_available(root: &Root, release: &str) -> Option<bool> {
         (Some(false), Some(false)) => Some(false),
         _ => None,
     }
+}
+
+/// The first release whose `modules.builtin.modinfo` carries the
+/// device-table aliases (`MODULE_DEVICE_TABLE`) of built-in drivers, not
+/// only their explicit `MODULE_ALIAS()` lines.
+const BUILTIN_DEVICE_ALIASES_SINCE: (u32, u32) = (6, 18);
+
+/// `major.minor` of a kernel release string (`6.1.0-56-amd64` → (6, 1)).
+pub fn release_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether a driver built into this kernel could bind a network device
+/// without any alias file saying so, which forbids calling a device with no
+/// matching alias certainly driverless. Built-in aliases are visible only
+/// where `modules.builtin.modinfo` exists and the kernel is new enough to
+/// put device tables in it; before that, a kernel whose `modules.builtin`
+/// lists no network or RDMA driver has none to hide. Unreadable files
+/// leave the question open.
+pub fn builtin_drivers_hidden(root: &Root, release: &str) -> bool {
+    let modinfo_complete = release_version(release)
+        .is_some_and(|v| v >= BUILTIN_DEVICE_ALIASES_SINCE)
+        && read_index(root, release, "modules.builtin.modinfo").is_some();
+    if modinfo_complete {
+        return false;
+    }
+    let Some(builtin) = read_index(root, release, "modules.builtin") else {
+        return true;
+    };
+    builtin.lines().any(|path| {
+        ["drivers/net/", "drivers/infiniband/", "drivers/staging/"]
+            .iter()
+            .any(|dir| path.contains(dir))
+    })
 }
 
 /// A module's state in the kernel's module table.

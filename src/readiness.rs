@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::config::{IpoibMode, Settings};
+use crate::drivers;
 use crate::kmsg::{self, ProbeFailure, Record};
 use crate::modules::{fnmatch, normalize, ModState};
 use crate::report::{
@@ -12,33 +13,6 @@ use crate::report::{
 use crate::snapshot::Snapshot;
 use crate::sysfs::{Netdev, PciFunction, TYPE_INFINIBAND};
 use crate::udevdb::DbState;
-
-/// Drivers that claim a device for user space or a VM: no netdev will come.
-pub const PASSTHROUGH: &[&str] = &["vfio-pci", "pci-stub", "uio_pci_generic", "igb_uio"];
-
-/// Modules a bound driver loads later to create its netdevs: the reason a
-/// bound device can still lack an interface (`request_module_nowait` in
-/// mlx4_core, the virtio bus driver, qed's protocol drivers).
-pub fn companions(driver: &str) -> &'static [&'static str] {
-    match normalize(driver).as_str() {
-        "mlx4_core" => &["mlx4_en", "mlx4_ib"],
-        "mlx5_core" => &["mlx5_ib", "ib_ipoib"],
-        "qed" => &["qede"],
-        "virtio_pci" => &["virtio_net"],
-        "hfi1" | "ib_qib" | "qib" => &["ib_ipoib"],
-        _ => &[],
-    }
-}
-
-/// The companion that creates Ethernet netdevs, if the driver has one.
-fn eth_companion(driver: &str) -> Option<&'static str> {
-    match normalize(driver).as_str() {
-        "mlx4_core" => Some("mlx4_en"),
-        "qed" => Some("qede"),
-        "virtio_pci" => Some("virtio_net"),
-        _ => None,
-    }
-}
 
 /// Whether a module is being loaded right now, by either sign of it.
 fn loading(snap: &Snapshot, module: &str) -> bool {
@@ -60,10 +34,6 @@ fn loaded(snap: &Snapshot, module: &str) -> bool {
         snap.modules.get(module),
         Some(ModState::Live | ModState::Builtin)
     )
-}
-
-fn processed(n: &Netdev, udev_matters: bool) -> bool {
-    !udev_matters || n.udev == DbState::Done
 }
 
 fn interface_ignored(settings: &Settings, name: &str) -> bool {
@@ -150,6 +120,9 @@ struct Ctx<'a> {
     owners: BTreeSet<&'a str>,
     /// [`latest_failures`], computed when the first unbound device asks.
     failures: std::cell::OnceCell<HashMap<String, usize>>,
+    /// Records by the PCI address in their `DRIVER ADDR:` prefix, built when
+    /// the first unbound device asks.
+    by_device: std::cell::OnceCell<HashMap<String, Vec<usize>>>,
 }
 
 impl Ctx<'_> {
@@ -215,7 +188,7 @@ impl Ctx<'_> {
             );
         }
         if let Some(d) = f.driver.as_deref() {
-            if PASSTHROUGH.iter().any(|p| normalize(p) == normalize(d)) {
+            if drivers::is_passthrough(d) {
                 return (
                     State::Passthrough,
                     Some(format!("bound to pass-through driver {d}")),
@@ -239,16 +212,139 @@ impl Ctx<'_> {
             );
         }
         // The kernel removes the driver link when probe fails, so a failure
-        // in the log with no driver bound now is the current state.
+        // in the log with no driver bound now is the current state, unless
+        // the driver has been at it again since.
         let latest = self.failures.get_or_init(|| latest_failures(self.log));
         if let Some((failure, context)) = probe_failure(self.log, latest, &f.addr) {
-            return (
-                State::ProbeFailed,
-                Some(probe_reason(&failure, &context)),
-                true,
-            );
+            if !self.loading_again(f, &failure.driver) && !self.probed_since(&failure) {
+                return (
+                    State::ProbeFailed,
+                    Some(probe_reason(&failure, &context)),
+                    true,
+                );
+            }
+        }
+        if let Some(why) = self.given_up(f) {
+            return (State::ProbeFailed, Some(why), true);
         }
         self.unbound(f, explicit)
+    }
+
+    /// Whether the failed driver's module, or any module matching the
+    /// function, is being loaded again (a reload by hand, openibd, driverctl):
+    /// the old failure says nothing about the load in flight.
+    fn loading_again(&self, f: &PciFunction, driver: &str) -> bool {
+        loading(self.snap, &normalize(driver))
+            || self
+                .snap
+                .matches
+                .get(&f.addr)
+                .is_some_and(|m| m.iter().any(|m| loading(self.snap, &m.module)))
+    }
+
+    /// Whether the failed driver printed about the function at notice level
+    /// or below after the failure: a later probe ran (a reload, a manual
+    /// bind), so the failure is history. Error and warning lines do not count:
+    /// they may belong to the failed probe's own teardown.
+    fn probed_since(&self, failure: &ProbeFailure) -> bool {
+        let driver = normalize(&failure.driver);
+        self.device_records(&failure.pci).iter().any(|&i| {
+            let r = &self.log[i];
+            r.seq > failure.seq
+                && r.level >= 5
+                && kmsg::dev_prefix(r).is_some_and(|(d, _)| normalize(d) == driver)
+        })
+    }
+
+    /// Indexes of the records a device printed (`DRIVER ADDR: …`), in order.
+    fn device_records(&self, addr: &str) -> &[usize] {
+        self.by_device
+            .get_or_init(|| {
+                let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+                for (i, r) in self.log.iter().enumerate() {
+                    if let Some((_, a)) = kmsg::dev_prefix(r) {
+                        map.entry(a.to_ascii_lowercase()).or_default().push(i);
+                    }
+                }
+                map
+            })
+            .get(addr)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A driver that is loaded, a function it left unbound, and the last
+    /// words that driver printed about the function are errors: it gave the
+    /// function up after probe returned, as `iwlwifi` does when no firmware
+    /// file is found (`iwl_req_fw_callback` calls `device_release_driver()`;
+    /// drivers/net/wireless/intel/iwlwifi/iwl-drv.c). The driver core prints
+    /// no "probe … failed" line for that, and no later load will retry it.
+    fn given_up(&self, f: &PciFunction) -> Option<String> {
+        let matches = self.snap.matches.get(&f.addr)?;
+        let loaded_driver = |d: &str| {
+            let d = normalize(d);
+            matches
+                .iter()
+                .any(|m| m.module == d && (m.builtin || loaded(self.snap, &m.module)))
+        };
+        if matches.iter().any(|m| loading(self.snap, &m.module)) {
+            return None;
+        }
+        let records = self.device_records(&f.addr);
+        let (last, driver) = records.iter().rev().find_map(|&i| {
+            let (d, _) = kmsg::dev_prefix(&self.log[i])?;
+            loaded_driver(d).then_some((i, d))
+        })?;
+        if self.log[last].level > 3 {
+            return None;
+        }
+        // The failed attempt: the driver's trailing warnings and errors,
+        // back to its last ordinary line (e.g. "enabling device").
+        let attempt: Vec<&Record> = records
+            .iter()
+            .rev()
+            .map(|&i| &self.log[i])
+            .filter(|r| r.seq <= self.log[last].seq)
+            .take_while(|r| r.level <= 4)
+            .collect();
+        let errors: Vec<&str> = attempt
+            .iter()
+            .filter(|r| r.level <= 3 && kmsg::firmware_failure(r).is_none())
+            .map(|r| r.text.as_str())
+            .collect();
+        let firmware: Vec<(String, i32)> = attempt
+            .iter()
+            .rev()
+            .filter_map(|r| kmsg::firmware_failure(r))
+            .collect();
+        let quoted = errors
+            .iter()
+            .rev()
+            .take(2)
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reload = format!("reload the driver (modprobe -r {driver}; modprobe {driver})");
+        Some(match firmware.first() {
+            Some((file, errno)) => {
+                let what = if *errno == 2 {
+                    "not found".to_string()
+                } else {
+                    format!("failed to load (error -{errno})")
+                };
+                let more = match firmware.len() - 1 {
+                    0 => String::new(),
+                    n => format!(", nor {n} other firmware file(s)"),
+                };
+                format!(
+                    "{driver} gave {} up after probe: firmware {file} {what}{more}; {quoted}; install the firmware and {reload}",
+                    f.addr
+                )
+            }
+            None => format!(
+                "{driver} is loaded but gave {} up after probe with errors: {quoted}; fix the cause and {reload}",
+                f.addr
+            ),
+        })
     }
 
     fn unbound(&self, f: &PciFunction, explicit: bool) -> (State, Option<String>, bool) {
@@ -270,14 +366,7 @@ impl Ctx<'_> {
             );
         };
         if matches.is_empty() {
-            return (
-                State::NoDriver,
-                Some(format!(
-                    "no module of kernel {} matches {modalias}: this kernel has no driver for the device",
-                    self.release
-                )),
-                true,
-            );
+            return self.no_driver_anywhere(f, explicit, modalias);
         }
         let names: Vec<&str> = matches.iter().map(|m| m.module.as_str()).collect();
         if let Some(m) = names.iter().find(|m| loading(self.snap, m)) {
@@ -338,6 +427,55 @@ impl Ctx<'_> {
         )
     }
 
+    /// No alias of any module matches the function.
+    fn no_driver_anywhere(
+        &self,
+        f: &PciFunction,
+        explicit: bool,
+        modalias: &str,
+    ) -> (State, Option<String>, bool) {
+        // An initramfs image carries only the modules its builder chose
+        // (dracut's hostonly mode, initramfs-tools' MODULES=dep): the real
+        // root's lib/modules may well have the driver.
+        if self.snap.in_initramfs {
+            if explicit {
+                return (
+                    State::NoDriver,
+                    Some(format!(
+                        "no driver for {} in this initramfs (nothing in its modules.alias matches {modalias}): add the driver to the image",
+                        f.addr
+                    )),
+                    false,
+                );
+            }
+            return (
+                State::Ignored,
+                Some(format!(
+                    "no driver for it in this initramfs (nothing matches {modalias}); the real root loads it later"
+                )),
+                false,
+            );
+        }
+        if self.snap.builtin_hidden {
+            return (
+                State::NoDriver,
+                Some(format!(
+                    "no loadable module of kernel {} matches {modalias}, and a driver built into the kernel cannot be ruled out (its device aliases are not listed before Linux 6.18)",
+                    self.release
+                )),
+                false,
+            );
+        }
+        (
+            State::NoDriver,
+            Some(format!(
+                "no module of kernel {} matches {modalias}: this kernel has no driver for the device",
+                self.release
+            )),
+            true,
+        )
+    }
+
     fn bound(
         &self,
         f: &PciFunction,
@@ -373,7 +511,41 @@ impl Ctx<'_> {
             (true, false) => ib_ports,
         };
 
-        for c in companions(driver) {
+        if netdevs.is_empty() {
+            if let Some(why) = drivers::no_netdev_by_design(driver, f) {
+                return (State::Ignored, Some(why), false);
+            }
+            // An empty net/ directory is also what a first netdev's
+            // registration shows for a moment (the class directory is made
+            // before the netdev is added under it), so only a trace of the
+            // move settles it.
+            match self.snap.netns_moved.get(&f.addr) {
+                Some(Some(trace)) if !self.explicit(f) => {
+                    return (
+                        State::Ignored,
+                        Some(format!(
+                            "its netdev was moved into another network namespace (a pod: {trace})"
+                        )),
+                        false,
+                    );
+                }
+                Some(trace) => {
+                    let by = trace
+                        .as_deref()
+                        .map_or(String::new(), |t| format!(" (a pod: {t})"));
+                    return (
+                        State::NoNetdev,
+                        Some(format!(
+                            "driver {driver} bound; its net/ directory lists no netdev here, as when one was moved into another network namespace{by}: if a container or VM took it, ignore the function (--ignore {})",
+                            f.addr
+                        )),
+                        false,
+                    );
+                }
+                None => {}
+            }
+        }
+        for c in drivers::companions(driver) {
             if loading(self.snap, c) {
                 let by = if requested_by_kernel(self.snap, c) {
                     format!(" was requested by {driver} and")
@@ -395,7 +567,7 @@ impl Ctx<'_> {
             );
         }
         if netdevs.is_empty() && !only_ib {
-            return (State::NoNetdev, Some(self.eth_reason(driver)), false);
+            return (State::NoNetdev, Some(self.eth_reason(f, driver)), false);
         }
         if only_ib && !ipoib_wanted && self.settings.ipoib == IpoibMode::Auto && netdevs.is_empty()
         {
@@ -408,7 +580,7 @@ impl Ctx<'_> {
                 false,
             );
         }
-        if let Some(n) = netdevs.iter().find(|n| !processed(n, self.udev_matters)) {
+        if let Some(n) = netdevs.iter().find(|n| !self.processed(n)) {
             let idx = n.ifindex.map_or("?".into(), |i| i.to_string());
             let why = match n.udev {
                 DbState::Renaming => format!("udev is renaming {}", n.name),
@@ -425,17 +597,44 @@ impl Ctx<'_> {
             };
             return (State::NotProcessed, Some(why), false);
         }
+        if let Some(n) = netdevs.iter().find(|n| self.leftover(n)) {
+            let marker = if n.udev == DbState::Renaming {
+                "ID_RENAMING (a rename that failed: systemd up to v252 leaves it behind)"
+            } else {
+                "ID_PROCESSING"
+            };
+            return (
+                State::Ready,
+                Some(format!(
+                    "udev's queue is empty but its database entry of {} still carries {marker}; {} keeps its name",
+                    n.name, n.name
+                )),
+                false,
+            );
+        }
         (State::Ready, None, false)
+    }
+
+    /// Whether udev is done with a netdev (or need not be asked).
+    fn processed(&self, n: &Netdev) -> bool {
+        !self.udev_matters || n.udev == DbState::Done || self.leftover(n)
+    }
+
+    /// A rename or a RUN program of udev happens while the event is in its
+    /// queue (`run/udev/queue` exists, src/udev/udevd.c
+    /// `event_queue_update`); with udevd running and its queue empty, an
+    /// `ID_RENAMING` or `ID_PROCESSING` line is a leftover. systemd up to
+    /// v252 keeps `ID_RENAMING` in the database when the rename fails
+    /// (`File exists`); v253 drops it (src/udev/udev-event.c).
+    fn leftover(&self, n: &Netdev) -> bool {
+        self.udev_matters
+            && self.snap.udev.queue_empty
+            && matches!(n.udev, DbState::Renaming | DbState::Processing)
     }
 
     fn ipoib_reason(&self, f: &PciFunction, driver: &str, no_rdma_device: bool) -> String {
         if no_rdma_device {
-            let ib = match normalize(driver).as_str() {
-                "mlx4_core" => Some("mlx4_ib"),
-                "mlx5_core" => Some("mlx5_ib"),
-                _ => None,
-            };
-            if let Some(ib) = ib.filter(|m| !loaded(self.snap, m)) {
+            if let Some(ib) = drivers::ib_module(driver).filter(|m| !loaded(self.snap, m)) {
                 return format!(
                     "driver {driver} bound; {ib} is not loaded, so the InfiniBand port and its IPoIB netdev cannot appear: load it (modprobe {ib}) or set IPoIB=no"
                 );
@@ -452,8 +651,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn eth_reason(&self, driver: &str) -> String {
-        match eth_companion(driver) {
+    fn eth_reason(&self, f: &PciFunction, driver: &str) -> String {
+        let settled = !loading(self.snap, &normalize(driver));
+        if settled && self.snap.enabled.get(&f.addr) == Some(&false) {
+            return format!(
+                "driver {driver} bound but left {} disabled (enable = 0) without a netdev: it may never create one here; if that is by design, ignore the function (--ignore {})",
+                f.addr, f.addr
+            );
+        }
+        match drivers::eth_companion(driver) {
             Some(c) if loaded(self.snap, c) => {
                 format!("driver {driver} bound and {c} loaded, but no netdev has appeared yet")
             }
@@ -514,6 +720,7 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
             .filter_map(|n| n.pci.as_deref())
             .collect(),
         failures: std::cell::OnceCell::new(),
+        by_device: std::cell::OnceCell::new(),
     };
 
     let devices: Vec<DeviceReport> = snap
@@ -532,7 +739,7 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
             ifindex: n.ifindex,
             pci: n.pci.clone(),
             mac: n.mac.clone(),
-            udev_processed: n.udev == DbState::Done,
+            udev_processed: n.udev == DbState::Done || ctx.leftover(n),
             name_assign_type: n.name_assign_type,
         })
         .collect();
@@ -550,7 +757,10 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
             continue;
         };
         let mut names: Vec<String> = match &f.driver {
-            Some(drv) => companions(drv).iter().map(|c| c.to_string()).collect(),
+            Some(drv) => drivers::companions(drv)
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             None => snap
                 .matches
                 .get(&f.addr)
@@ -617,7 +827,7 @@ pub fn status_code(report: &Report) -> i32 {
 
 fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
     let s = ctx.settings;
-    let usable = |n: &&Netdev| processed(n, ctx.udev_matters) && !interface_ignored(s, &n.name);
+    let usable = |n: &&Netdev| ctx.processed(n) && !interface_ignored(s, &n.name);
     let netdevs = &ctx.snap.netdevs;
     let mut out = Vec::new();
     for name in &s.expect.interfaces {

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::config::Settings;
+use crate::drivers;
 use crate::modules::{self, AliasDb, AliasMatch, Blacklist, ModState, Modprobe};
-use crate::readiness::companions;
 use crate::root::Root;
 use crate::sysfs::{self, IbPort, Netdev, PciFunction};
 use crate::udevdb::{self, UdevState};
@@ -38,6 +38,21 @@ pub struct Snapshot {
     pub blacklist: Blacklist,
     /// Why the kernel log could not be read, if it could not.
     pub kmsg_unreadable: Option<String>,
+    /// A built-in driver could match a device without any alias file
+    /// saying so ([`modules::builtin_drivers_hidden`]); asked only when a
+    /// device has no matching alias.
+    pub builtin_hidden: bool,
+    /// Running from an initramfs (`etc/initrd-release`, the marker systemd
+    /// and dracut use): `lib/modules` holds the image's modules, not the
+    /// kernel's.
+    pub in_initramfs: bool,
+    /// `enable` of watched bound functions that have no netdev: `false`
+    /// when the driver left the function disabled.
+    pub enabled: BTreeMap<String, bool>,
+    /// Bound functions without a visible netdev whose `net/` directory
+    /// exists but lists nothing here, with the trace of whoever moved the
+    /// netdev into another network namespace, when one was found.
+    pub netns_moved: BTreeMap<String, Option<String>>,
 }
 
 /// Facts that do not change while netsettle runs, read once.
@@ -46,7 +61,9 @@ pub struct Static {
     release: Option<String>,
     aliases: Option<Option<AliasDb>>,
     ipoib: Option<Option<bool>>,
+    builtin_hidden: Option<bool>,
     blacklist: Blacklist,
+    in_initramfs: bool,
 }
 
 impl Static {
@@ -59,8 +76,19 @@ impl Static {
                 .filter(|r| !r.is_empty()),
             aliases: None,
             ipoib: None,
+            builtin_hidden: None,
             blacklist: Blacklist::load(root, cmdline_blacklist),
+            in_initramfs: root.exists("etc/initrd-release"),
         }
+    }
+
+    fn builtin_hidden(&mut self, root: &Root) -> bool {
+        let release = self.release.clone();
+        *self.builtin_hidden.get_or_insert_with(|| {
+            release
+                .as_deref()
+                .map_or(true, |r| modules::builtin_drivers_hidden(root, r))
+        })
     }
 
     fn aliases(&mut self, root: &Root) -> Option<&AliasDb> {
@@ -85,6 +113,11 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
     let netdevs = sysfs::netdevs(root, &named);
     let ib_ports = sysfs::ib_ports(root);
+    // A rename that starts after the queue was read and is still marked in a
+    // database entry read since must not look like a leftover: the queue
+    // counts as empty only if it was empty on both sides of those reads.
+    let mut udev = udev;
+    udev.queue_empty &= udevdb::queue_empty(root);
 
     let watched = |f: &&PciFunction| {
         (settings.auto && f.is_network())
@@ -97,7 +130,7 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         match &f.driver {
             Some(driver) => {
                 wanted.insert(modules::normalize(driver));
-                wanted.extend(companions(driver).iter().map(|c| c.to_string()));
+                wanted.extend(drivers::companions(driver).iter().map(|c| c.to_string()));
             }
             None => {
                 any_unbound = true;
@@ -114,7 +147,7 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     }
     let has_ib = pci.iter().filter(watched).any(|f| f.is_infiniband()) || !ib_ports.is_empty();
     if has_ib {
-        wanted.extend(["ib_ipoib", "ib_core", "mlx5_ib", "mlx4_ib"].map(String::from));
+        wanted.extend(drivers::IB_MODULES.map(String::from));
     }
     let mut module_states = BTreeMap::new();
     for name in &wanted {
@@ -135,6 +168,25 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         Vec::new()
     };
     let ipoib_available = if has_ib { stat.ipoib(root) } else { None };
+    let builtin_hidden = matches.values().any(Vec::is_empty) && stat.builtin_hidden(root);
+
+    // Only a bound function still without a netdev needs these two reads.
+    let mut enabled = BTreeMap::new();
+    let mut netns_moved = BTreeMap::new();
+    for f in pci.iter().filter(watched) {
+        if f.driver.is_none() || with_netdev.contains(f.addr.as_str()) {
+            continue;
+        }
+        let dir = format!("sys/bus/pci/devices/{}", f.addr);
+        if let Some(e) = root.read_attr(format!("{dir}/enable")) {
+            if let Ok(n) = e.parse::<u32>() {
+                enabled.insert(f.addr.clone(), n > 0);
+            }
+        }
+        if sysfs::netdevs_in_other_namespace(root, &dir) {
+            netns_moved.insert(f.addr.clone(), sysfs::cni_attachment(root, &f.addr));
+        }
+    }
 
     Snapshot {
         udev,
@@ -148,5 +200,9 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         ipoib_available,
         blacklist: stat.blacklist.clone(),
         kmsg_unreadable: None,
+        builtin_hidden,
+        in_initramfs: stat.in_initramfs,
+        enabled,
+        netns_moved,
     }
 }

@@ -212,6 +212,43 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
     }
 }
 
+/// Whether a device directory holds a `net/` directory (its own, or a
+/// virtio child's) that lists no interface here. The kernel creates that
+/// class directory with the first netdev and removes it with the last
+/// (drivers/base/core.c `get_device_parent`, `cleanup_glue_dir`); its
+/// entries are tagged with their network namespace (kobj_ns_type_net), so
+/// a netdev moved into a container (`dev_change_net_namespace`, net/core/
+/// dev.c) keeps the directory alive but is invisible from here.
+pub fn netdevs_in_other_namespace(root: &Root, dir: &str) -> bool {
+    let empty_net = |d: &Path| {
+        let net = d.join("net");
+        root.path(&net).is_dir() && root.list(&net).is_empty()
+    };
+    let dir = Path::new(dir);
+    empty_net(dir)
+        || root
+            .list(dir)
+            .iter()
+            .filter(|c| c.as_bytes().starts_with(b"virtio"))
+            .any(|c| empty_net(&dir.join(c)))
+}
+
+/// The file in which the SR-IOV CNI plugin recorded that it gave this PCI
+/// function's netdev to a pod: it saves each attachment's configuration,
+/// with the VF's `"deviceID"`, under `var/lib/cni/sriov`
+/// (k8snetworkplumbingwg/sriov-cni, `utils.SaveNetConf`).
+pub fn cni_attachment(root: &Root, addr: &str) -> Option<String> {
+    const DIR: &str = "var/lib/cni/sriov";
+    let needle = format!("\"{addr}\"");
+    root.list(DIR).into_iter().find_map(|name| {
+        let path = Path::new(DIR).join(&name);
+        let text = root.read_bytes(&path)?;
+        String::from_utf8_lossy(&text)
+            .contains(&needle)
+            .then(|| path.display().to_string())
+    })
+}
+
 /// Lists InfiniBand ports with the PCI function behind each.
 pub fn ib_ports(root: &Root) -> Vec<IbPort> {
     let mut out = Vec::new();

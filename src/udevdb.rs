@@ -10,7 +10,7 @@ use crate::root::Root;
 /// udevd as seen from the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UdevState {
-    /// udevd is running (its control socket accepts connections).
+    /// udevd is running (something listens on its control socket).
     pub running: bool,
     /// `run/udev/queue` is absent: no event is being processed.
     pub queue_empty: bool,
@@ -33,18 +33,25 @@ pub enum DbState {
 pub fn udev_state(root: &Root) -> UdevState {
     UdevState {
         running: control_alive(root),
-        queue_empty: !root.path("run/udev/queue").exists(),
+        queue_empty: queue_empty(root),
     }
 }
 
+/// Whether udev's queue marker is absent (src/udev/udevd.c
+/// `event_queue_update` creates it while events are queued).
+pub fn queue_empty(root: &Root) -> bool {
+    !root.path("run/udev/queue").exists()
+}
+
 /// Whether udevd listens on its control socket. A plain file (fake roots)
-/// counts by its existence; a socket file left behind by a udevd that died
-/// does not count.
+/// counts by its existence. For a socket, the root's own `proc/net/unix`
+/// decides where it has one (a udevd that died leaves its socket file
+/// behind); a tree without a socket table (a captured tree, a test fixture)
+/// goes by existence, as its socket node has no listener and never can.
 ///
-/// Never by connecting when the kernel's socket table can be read: udevd
-/// serves one control connection at a time, and taking it makes a
-/// `udevadm settle` running beside netsettle give up ("Failed to connect to
-/// udev daemon") and return at once.
+/// Never by connecting: udevd serves one control connection at a time, and
+/// taking it makes a `udevadm settle` running beside netsettle give up
+/// ("Failed to connect to udev daemon") and return at once.
 fn control_alive(root: &Root) -> bool {
     let path = root.path(CONTROL);
     let Ok(meta) = std::fs::metadata(&path) else {
@@ -59,8 +66,7 @@ fn control_alive(root: &Root) -> bool {
             // udevd bound the path as it sees it: from its own root.
             listening(&table, &format!("/{CONTROL}")) || listening(&table, &real)
         }
-        // No socket table (a fake root): no udevd there to disturb.
-        Err(_) => accepts_connection(&path),
+        Err(_) => true,
     }
 }
 
@@ -78,30 +84,6 @@ pub fn listening(table: &str, path: &str) -> bool {
         let flags = fields.nth(3).and_then(|f| u32::from_str_radix(f, 16).ok());
         fields.nth(3) == Some(path) && flags.is_some_and(|f| f & ACCEPTCON != 0)
     })
-}
-
-fn accepts_connection(path: &std::path::Path) -> bool {
-    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
-    use std::os::fd::AsRawFd;
-    let Ok(addr) = UnixAddr::new(path) else {
-        return false;
-    };
-    // udevd's control socket is SOCK_SEQPACKET.
-    let Ok(fd) = socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    ) else {
-        return false;
-    };
-    match connect(fd.as_raw_fd(), &addr) {
-        Ok(()) => true,
-        // Nobody listens: udevd died and left its socket behind.
-        Err(nix::errno::Errno::ECONNREFUSED | nix::errno::Errno::ENOENT) => false,
-        // Not allowed to ask (unprivileged run): the socket exists, trust it.
-        Err(_) => true,
-    }
 }
 
 /// The database state and `ID_NET_DRIVER` of the netdev with this ifindex.
@@ -183,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_control_socket_means_udevd_is_not_running() {
+    fn control_socket_is_judged_by_the_roots_own_socket_table_never_by_connecting() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("run/udev")).unwrap();
         let path = dir.path().join("run/udev/control");
@@ -193,9 +175,22 @@ mod tests {
             let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
             drop(listener);
         }
-        // The socket file survives its listener: nothing accepts any more.
-        assert!(path.exists());
-        assert!(!udev_state(&root).running, "stale socket");
+        // A captured tree: a socket node without a socket table counts by
+        // its existence, whatever listens or not.
+        assert!(udev_state(&root).running, "socket node, no table");
+        let header = "Num       RefCount Protocol Flags    Type St Inode Path\n";
+        std::fs::create_dir_all(dir.path().join("proc/net")).unwrap();
+        std::fs::write(dir.path().join("proc/net/unix"), header).unwrap();
+        assert!(
+            !udev_state(&root).running,
+            "the tree's table lists no listener"
+        );
+        std::fs::write(
+            dir.path().join("proc/net/unix"),
+            format!("{header}0000000000000000: 00000002 00000000 00010000 0005 01 17425 /run/udev/control\n"),
+        )
+        .unwrap();
+        assert!(udev_state(&root).running, "the tree's table lists udevd");
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, "").unwrap();
         assert!(udev_state(&root).running, "plain file in a fake root");

@@ -93,7 +93,15 @@ impl Evaluator {
             let old = self.last_states.insert(d.pci.clone(), d.state);
             if old != Some(d.state) {
                 let from = old.map_or("new", State::as_str);
-                log::info!(
+                // Ready with a reason is ready despite something odd (a
+                // leftover udev marker): worth a warning in the journal.
+                let level = if d.state == State::Ready && d.reason.is_some() {
+                    log::Level::Warn
+                } else {
+                    log::Level::Info
+                };
+                log::log!(
+                    level,
                     "{}: {} -> {} ({} ms){}",
                     d.pci,
                     from,

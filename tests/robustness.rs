@@ -463,10 +463,12 @@ fn empty_or_truncated_udev_database_entries_count_as_written() {
         assert_eq!(code, 0, "entry {entry:?}: {r:#}");
         assert_eq!(r["interfaces"][0]["udev_processed"], true);
     }
-    // Cut inside a marker line that is complete enough to be one.
+    // Cut inside a marker line that is complete enough to be one, while the
+    // rename's event is still queued.
     let root = FakeRoot::new();
     e1000_nic(&root);
-    root.udev_db(3, "I:1\nE:ID_RENAMING=");
+    root.udev_db(3, "I:1\nE:ID_RENAMING=")
+        .file("run/udev/queue", "");
     let (code, r, _) = status(&root, &[]);
     assert_eq!(code, 1, "{r:#}");
     assert!(state_of(&r, "0000:00:04.0").1.contains("renaming ens4"));
@@ -517,17 +519,30 @@ fn stale_control_socket_is_udevd_not_running() {
     e1000_nic(&root);
     root.remove("run/udev/control").file("run/udev/queue", "");
     let path = root.path().join("run/udev/control");
-    // A udevd that died leaves its socket file behind, with nobody listening.
+    // A udevd that died leaves its socket file behind, with nobody listening;
+    // the tree's own socket table says so.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(fs::symlink_metadata(&path).unwrap().file_type().is_socket());
+    root.file(
+        "proc/net/unix",
+        "Num       RefCount Protocol Flags    Type St Inode Path\n",
+    );
     let (code, r, err) = status(&root, &[]);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["udev"]["running"], false);
     assert!(err.contains("udevd is not running"), "{err}");
 
-    // A live SEQPACKET listener (what udevd has) is a running udevd.
+    // A listening socket in the table (what udevd has) is a running udevd.
     fs::remove_file(&path).unwrap();
     let _live = seqpacket_listener(&path);
+    root.file(
+        "proc/net/unix",
+        format!(
+            "Num       RefCount Protocol Flags    Type St Inode Path\n\
+             0000000000000000: 00000002 00000000 00010000 0005 01 17425 {}\n",
+            path.display()
+        ),
+    );
     let (code, r, _) = status(&root, &[]);
     assert_eq!(code, 1, "{r:#}");
     assert_eq!(

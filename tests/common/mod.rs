@@ -208,8 +208,14 @@ impl FakeRoot {
         )
     }
 
-    /// `modules.alias` of the fake kernel.
+    /// `modules.alias` of the fake kernel, beside the `modules.builtin`
+    /// every installed kernel has (empty here: nothing built in, unless a
+    /// test writes one).
     pub fn aliases(&self, text: &str) -> &Self {
+        let builtin = format!("lib/modules/{RELEASE}/modules.builtin");
+        if !self.path().join(&builtin).exists() {
+            self.file(&builtin, "");
+        }
         self.file(&format!("lib/modules/{RELEASE}/modules.alias"), text)
     }
 
