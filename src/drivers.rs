@@ -6,21 +6,26 @@
 //!
 //! Drivers that load firmware after probe, and what that means here:
 //! - `iwlwifi` requests its firmware with `request_firmware_nowait()` from
-//!   probe (`iwl_drv_start`); when no file is found, `iwl_req_fw_callback`
-//!   prints "no suitable firmware found!" and gives the device up with
-//!   `device_release_driver()` (drivers/net/wireless/intel/iwlwifi/
-//!   iwl-drv.c). No "probe … failed" line is printed: the readiness rule
-//!   for a function its loaded driver left unbound, with error lines after
-//!   it, covers it.
-//! - `qede` (the PCI driver of QLogic FastLinQ; `qed` is its core library)
-//!   loads `qed/qed_init_values_zipped-*.fw` in `qed_slowpath_start()`
-//!   during probe, so missing firmware fails the probe and the driver
-//!   core's line reports it.
-//! - `bnx2x` loads its firmware in `bnx2x_open()`: the netdev exists at
-//!   boot, and the missing file only shows when the interface is brought
-//!   up. Nothing to wait for.
-//! - `ice` without its DDP package enters "Safe Mode" and still registers
-//!   its netdevs: ready, with fewer offloads.
+//!   probe (`iwl_drv_start` → `iwl_request_firmware`); the callback tries
+//!   every API version down to the oldest it supports, then prints "no
+//!   suitable firmware found!" (`IWL_ERR`, a `dev_err`) and gives the device
+//!   up: `out_unbind: … device_release_driver(drv->trans->dev)`
+//!   (drivers/net/wireless/intel/iwlwifi/iwl-drv.c). No "probe … failed"
+//!   line is printed: the readiness rule for a function its loaded driver
+//!   left unbound, with error lines after it, covers it.
+//! - `qede` (the PCI driver of QLogic FastLinQ; `qed` is its core library
+//!   and has no `pci_driver` of its own) loads `qed/qed_init_values_*.fw` in
+//!   `qed_slowpath_start()` during probe ("Failed to find fw file"), so
+//!   missing firmware fails `__qede_probe` and the driver core's line
+//!   reports it.
+//! - `bnx2x` loads its firmware in `bnx2x_nic_load()`, called from
+//!   `bnx2x_open()` (moved back there from probe by "bnx2x: fix driver load
+//!   from initrd", 5.17): the netdev exists at boot and the missing file
+//!   only shows when the interface is brought up. Nothing to wait for.
+//! - `ice` without its DDP package prints "Entering Safe Mode" and still
+//!   registers its netdevs: ready, with fewer offloads. (6.10 and 6.11
+//!   failed the probe instead, fixed by "ice: Fix entering Safe Mode"; the
+//!   driver core's line reports that.)
 
 use crate::modules::normalize;
 use crate::sysfs::PciFunction;

@@ -623,9 +623,11 @@ impl Ctx<'_> {
     /// A rename or a RUN program of udev happens while the event is in its
     /// queue (`run/udev/queue` exists, src/udev/udevd.c
     /// `event_queue_update`); with udevd running and its queue empty, an
-    /// `ID_RENAMING` or `ID_PROCESSING` line is a leftover. systemd up to
-    /// v252 keeps `ID_RENAMING` in the database when the rename fails
-    /// (`File exists`); v253 drops it (src/udev/udev-event.c).
+    /// `ID_RENAMING` or `ID_PROCESSING` line is a leftover. `rename_netif()`
+    /// (src/udev/udev-event.c) saves `ID_RENAMING` to the database before
+    /// asking the kernel for the new name; only v253 ("udev,pid1: gracefully
+    /// handle failure in renaming network interface") drops it again when
+    /// the rename fails (`File exists`).
     fn leftover(&self, n: &Netdev) -> bool {
         self.udev_matters
             && self.snap.udev.queue_empty

@@ -23,7 +23,7 @@ pub enum DbState {
     Missing,
     /// `ID_RENAMING` is set: the kernel name is about to change.
     Renaming,
-    /// `ID_PROCESSING=1`: udev (v256+) is still running rules for it.
+    /// `ID_PROCESSING=1`: udev (v255+) is still running RUN programs for it.
     Processing,
     /// Processed: the name is final.
     Done,
