@@ -722,6 +722,64 @@ mod tests {
     }
 
     #[test]
+    fn dev_prefix_finds_the_driver_and_address_of_device_messages() {
+        let cases = [
+            (
+                "iwlwifi 0000:00:14.3: no suitable firmware found!",
+                Some(("iwlwifi", "0000:00:14.3")),
+            ),
+            (
+                "e1000e 0000:00:04.0 (uninitialized): Failed to initialize MSI interrupts.",
+                Some(("e1000e", "0000:00:04.0")),
+            ),
+            (
+                "e1000e 0000:00:04.0 eth0: NIC Link is Up",
+                Some(("e1000e", "0000:00:04.0")),
+            ),
+            (
+                "pci 0000:00:14.3: [8086:02f0] type 00",
+                Some(("pci", "0000:00:14.3")),
+            ),
+            ("e1000e: probe of 0000:00:04.0 failed with error -5", None),
+            ("mlx5_core 0000:31:00.10: not an address", None),
+            (" 0000:31:00.0: no driver word", None),
+            ("mpt3sas0: unable to allocate interrupt", None),
+            ("single", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(dev_prefix(&rec(3, text)), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn firmware_failures_name_the_file_and_the_error() {
+        let cases = [
+            (
+                "iwlwifi 0000:00:14.3: Direct firmware load for iwlwifi-QuZ-a0-hr-b0-77.ucode failed with error -2",
+                Some(("iwlwifi-QuZ-a0-hr-b0-77.ucode", 2)),
+            ),
+            (
+                "r8169 0000:02:00.0: firmware: failed to load rtl_nic/rtl8168h-2.fw (-2)",
+                Some(("rtl_nic/rtl8168h-2.fw", 2)),
+            ),
+            (
+                "bnx2x 0000:01:00.0: Direct firmware load for bnx2x/bnx2x-e2-7.13.21.0.fw failed with error -12",
+                Some(("bnx2x/bnx2x-e2-7.13.21.0.fw", 12)),
+            ),
+            ("x: Direct firmware load for a b failed with error -2", None),
+            ("x: Direct firmware load for f failed with error 2", None),
+            ("x: Direct firmware load for f failed with error -5000", None),
+            ("x: Direct firmware load for  failed with error -2", None),
+            ("x: firmware: failed to load f (-0)", None),
+            ("x: loaded firmware version 77.ucode", None),
+        ];
+        for (text, want) in cases {
+            let got = firmware_failure(&rec(4, text));
+            assert_eq!(got, want.map(|(f, e)| (f.to_string(), e)), "{text}");
+        }
+    }
+
+    #[test]
     fn parse_record_reads_header_text_and_dictionary() {
         let r = parse_record(b"3,386,8159366,-;e1000e 0000:00:04.0: The NVM Checksum Is Not Valid\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:04.0\n").unwrap();
         assert_eq!(

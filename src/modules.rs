@@ -636,6 +636,102 @@ mod tests {
     }
 
     #[test]
+    fn builtin_modinfo_alias_records_join_the_alias_db() {
+        let mut db = AliasDb::parse("alias pci:v00008086d00001572sv*sd*bc*sc*i* i40e\n", None);
+        db.add_builtin_modinfo(
+            "r8169.license=GPL\0r8169.alias=pci:v000010ECd00008125sv*sd*bc*sc*i*\0\
+             .alias=pci:v*\0nodot\0e1000e.alias=\0virtio_net.alias=virtio:d00000001v*\0",
+        );
+        let m = db.matches("pci:v000010ECd00008125sv000010ECsd00000123bc02sc00i00");
+        assert_eq!(
+            m,
+            [AliasMatch {
+                module: "r8169".into(),
+                builtin: true
+            }]
+        );
+        assert_eq!(
+            db.matches("virtio:d00000001v00001AF4")[0].module,
+            "virtio_net"
+        );
+        assert!(db
+            .matches("pci:v00001234d00005678sv0sd0bc02sc00i00")
+            .is_empty());
+        assert!(!db.matches("pci:v00008086d00001572sv0sd0bc02sc00i00")[0].builtin);
+    }
+
+    #[test]
+    fn release_versions_are_major_and_minor() {
+        assert_eq!(release_version("6.1.0-56-amd64"), Some((6, 1)));
+        assert_eq!(release_version("6.18.0"), Some((6, 18)));
+        assert_eq!(release_version("5.14.0-427.el9.x86_64"), Some((5, 14)));
+        assert_eq!(release_version("6"), None);
+        assert_eq!(release_version("garbage"), None);
+    }
+
+    #[test]
+    fn builtin_drivers_hide_only_where_the_kernel_does_not_list_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path());
+        assert!(
+            builtin_drivers_hidden(&root, "6.1.0-56-amd64"),
+            "nothing readable"
+        );
+        write(
+            dir.path(),
+            "lib/modules/6.1.0-56-amd64/modules.builtin",
+            "kernel/fs/ext4/ext4.ko\n",
+        );
+        assert!(
+            !builtin_drivers_hidden(&root, "6.1.0-56-amd64"),
+            "no network driver built in"
+        );
+        for path in [
+            "kernel/drivers/net/ethernet/realtek/r8169.ko",
+            "kernel/drivers/infiniband/hw/mlx5/mlx5_ib.ko",
+            "kernel/drivers/staging/rtl8723bs/r8723bs.ko",
+        ] {
+            write(
+                dir.path(),
+                "lib/modules/6.1.0-56-amd64/modules.builtin",
+                format!("{path}\n"),
+            );
+            assert!(builtin_drivers_hidden(&root, "6.1.0-56-amd64"), "{path}");
+        }
+        // 6.18 lists every built-in device alias in modules.builtin.modinfo.
+        write(
+            dir.path(),
+            "usr/lib/modules/6.18.2/modules.builtin",
+            "kernel/drivers/net/ethernet/realtek/r8169.ko\n",
+        );
+        assert!(builtin_drivers_hidden(&root, "6.18.2"), "no modinfo");
+        write(
+            dir.path(),
+            "usr/lib/modules/6.18.2/modules.builtin.modinfo",
+            "r8169.alias=pci:v*\0",
+        );
+        assert!(!builtin_drivers_hidden(&root, "6.18.2"));
+        write(
+            dir.path(),
+            "lib/modules/6.17.9/modules.builtin.modinfo",
+            "r8169.alias=pci:v*\0",
+        );
+        write(
+            dir.path(),
+            "lib/modules/6.17.9/modules.builtin",
+            "kernel/drivers/net/x.ko\n",
+        );
+        assert!(
+            builtin_drivers_hidden(&root, "6.17.9"),
+            "before 6.18 modinfo is incomplete"
+        );
+        assert!(
+            builtin_drivers_hidden(&root, "7.0.0"),
+            "newer, but nothing readable"
+        );
+    }
+
+    #[test]
     fn normalize_equates_dash_and_underscore() {
         assert_eq!(normalize("virtio-pci"), "virtio_pci");
         assert_eq!(normalize("mlx5_core"), "mlx5_core");
