@@ -347,6 +347,20 @@ def passthrough(s, log):
         s.expect(r.elapsed <= NO_WAIT_MAX, f"took {r.elapsed:.2f} s: the pass-through NIC was waited for")
 
 
+def hardware_rules(s, log):
+    s.expect(log.pci("after-settle", "0000:00:05.0").get("driver") == "pci-pf-stub", "00:05.0 not bound to pci-pf-stub")
+    s.expect(log.pci("after-settle", "0000:00:06.0").get("driver") == "-", "00:06.0 has a driver, but none is in the image")
+    r = s.ns("root", 3)
+    s.state(r, "0000:00:03.0", "ready", driver="virtio-pci", netdevs=["ens3"])
+    s.state(r, "0000:00:05.0", "passthrough", driver="pci-pf-stub", netdevs=[])
+    s.state(r, "0000:00:06.0", "no-driver", reason=["has no driver"])
+    i = s.ns("initrd", 0)
+    s.state(i, "0000:00:05.0", "passthrough", driver="pci-pf-stub")
+    s.state(i, "0000:00:06.0", "ignored", reason=["initramfs"])
+    if i is not None:
+        s.expect(i.elapsed < 30, f"initrd: took {i.elapsed:.2f} s, the whole deadline: the driverless card was waited for")
+
+
 def no_udevd(s, log):
     early = log.marker("netdevs", label="early") or {}
     s.expect(early.get("list") == "eth0:nodb,eth1:nodb", f"before udevd: netdevs {early.get('list')}")
@@ -390,7 +404,7 @@ def settle_beside_netsettle(s, log):
 
 CHECKS = {"baseline": baseline, "async-companion": async_companion, "probe-failure": probe_failure,
           "probe-in-progress": probe_in_progress, "driver-never-loads": driver_never_loads,
-          "late-hotplug": late_hotplug, "passthrough": passthrough, "no-udevd": no_udevd,
+          "late-hotplug": late_hotplug, "passthrough": passthrough, "hardware-rules": hardware_rules, "no-udevd": no_udevd,
           "signals": signals}
 
 
