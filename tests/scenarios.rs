@@ -377,7 +377,9 @@ fn rename_in_progress_is_not_processed() {
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
         .bind("0000:00:04.0", "e1000")
         .netdev("0000:00:04.0", None, "eth0", 3, "52:54:00:00:00:04")
-        .udev_db(3, "I:1\nE:ID_RENAMING=1\nE:ID_NET_NAME_PATH=enp0s4\n");
+        .udev_db(3, "I:1\nE:ID_RENAMING=1\nE:ID_NET_NAME_PATH=enp0s4\n")
+        // udev renames while the add event is still in its queue.
+        .file("run/udev/queue", "");
     let (_, r) = root.status();
     let (state, reason) = state_of(&r, "0000:00:04.0");
     assert_eq!(state, "not-processed");
