@@ -48,10 +48,13 @@ pub struct Settings {
     pub ignore: Ignore,
 }
 
+/// The deadline when nothing sets one (SPEC: 120 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            timeout: Duration::from_secs(120),
+            timeout: DEFAULT_TIMEOUT,
             auto: true,
             ipoib: IpoibMode::Auto,
             wait_for_udev: true,

@@ -1,16 +1,16 @@
 //! The decision: a snapshot, the kernel log and the settings in, a report
 //! out. No I/O here, so every state and reason is tested with plain data.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{IpoibMode, Settings};
 use crate::drivers;
 use crate::kmsg::{self, ProbeFailure, Record};
 use crate::modules::{fnmatch, normalize, ModState};
 use crate::report::{
-    DeviceReport, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
+    DeviceReport, Exit, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
 };
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Dirty, Snapshot};
 use crate::sysfs::{Netdev, PciFunction, TYPE_INFINIBAND};
 use crate::udevdb::DbState;
 
@@ -689,49 +689,167 @@ fn probe_reason(f: &ProbeFailure, context: &[&str]) -> String {
     s
 }
 
-/// Evaluates readiness: the heart of netsettle, pure.
-pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
-    let udev_matters = settings.wait_for_udev && snap.udev.running;
-    let release = snap.kernel_release.as_deref().unwrap_or("(unknown)");
-    let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
-    for n in &snap.netdevs {
-        if let Some(pci) = n.pci.as_deref() {
-            by_pci.entry(pci).or_default().push(n);
+impl<'a> Ctx<'a> {
+    fn new(snap: &'a Snapshot, log: &'a [Record], settings: &'a Settings) -> Ctx<'a> {
+        let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
+        for n in &snap.netdevs {
+            if let Some(pci) = n.pci.as_deref() {
+                by_pci.entry(pci).or_default().push(n);
+            }
+        }
+        Ctx {
+            snap,
+            log,
+            settings,
+            udev_matters: settings.wait_for_udev && snap.udev.running,
+            release: snap.kernel_release.as_deref().unwrap_or("(unknown)"),
+            by_pci,
+            owners: snap
+                .netdevs
+                .iter()
+                .filter(|n| {
+                    settings.expect.interfaces.contains(&n.name)
+                        || n.mac.as_deref().is_some_and(|m| {
+                            settings
+                                .expect
+                                .macs
+                                .iter()
+                                .any(|x| x.as_str().eq_ignore_ascii_case(m))
+                        })
+                })
+                .filter_map(|n| n.pci.as_deref())
+                .collect(),
+            failures: std::cell::OnceCell::new(),
+            by_device: std::cell::OnceCell::new(),
         }
     }
-    let ctx = Ctx {
-        snap,
-        log,
-        settings,
-        udev_matters,
-        release,
-        by_pci,
-        owners: snap
-            .netdevs
-            .iter()
-            .filter(|n| {
-                settings.expect.interfaces.contains(&n.name)
-                    || n.mac.as_deref().is_some_and(|m| {
-                        settings
-                            .expect
-                            .macs
-                            .iter()
-                            .any(|x| x.as_str().eq_ignore_ascii_case(m))
-                    })
-            })
-            .filter_map(|n| n.pci.as_deref())
-            .collect(),
-        failures: std::cell::OnceCell::new(),
-        by_device: std::cell::OnceCell::new(),
-    };
 
-    let devices: Vec<DeviceReport> = snap
-        .pci
-        .iter()
-        .filter(|f| (settings.auto && f.is_network()) || ctx.explicit(f))
-        .map(|f| ctx.device(f))
-        .collect();
+    /// Whether the function is watched at all.
+    fn watched(&self, f: &PciFunction) -> bool {
+        (self.settings.auto && f.is_network()) || self.explicit(f)
+    }
+}
 
+/// The decision of every watched device, kept between events: an event
+/// re-decides only the devices whose facts it changed ([`Dirty`]), and
+/// [`Decisions::report`] equals [`evaluate`] of the same snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decisions {
+    devices: BTreeMap<String, DeviceReport>,
+}
+
+impl Decisions {
+    /// Re-decides the devices `dirty` names (every one for [`Dirty::All`]);
+    /// returns the addresses whose decision changed, with their earlier
+    /// state (`None`: newly watched).
+    pub fn update(
+        &mut self,
+        snap: &Snapshot,
+        log: &[Record],
+        settings: &Settings,
+        dirty: &Dirty,
+    ) -> Vec<(String, Option<State>)> {
+        let mut changed = Vec::new();
+        if *dirty == Dirty::Nothing {
+            return changed;
+        }
+        let ctx = Ctx::new(snap, log, settings);
+        let gone: Vec<String> = match dirty {
+            Dirty::All => self
+                .devices
+                .keys()
+                .filter(|a| {
+                    snap.pci
+                        .binary_search_by(|f| f.addr.as_str().cmp(a.as_str()))
+                        .is_err()
+                })
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut decide = |addr: &str, f: Option<&PciFunction>| {
+            let new = f.filter(|f| ctx.watched(f)).map(|f| ctx.device(f));
+            let old = match &new {
+                Some(d) => self.devices.insert(addr.to_string(), d.clone()),
+                None => self.devices.remove(addr),
+            };
+            if old != new {
+                changed.push((addr.to_string(), old.map(|d| d.state)));
+            }
+        };
+        match dirty {
+            Dirty::Nothing => {}
+            Dirty::All => {
+                for a in gone {
+                    decide(&a, None);
+                }
+                for f in &snap.pci {
+                    decide(&f.addr, Some(f));
+                }
+            }
+            Dirty::Devices(addrs) => {
+                for a in addrs {
+                    let f = snap
+                        .pci
+                        .binary_search_by(|f| f.addr.as_str().cmp(a))
+                        .ok()
+                        .map(|i| &snap.pci[i]);
+                    decide(a, f);
+                }
+            }
+        }
+        changed
+    }
+
+    /// The decision of one device, if it is watched.
+    pub fn device(&self, addr: &str) -> Option<&DeviceReport> {
+        self.devices.get(addr)
+    }
+
+    /// Whether everything is ready: udev's queue, every device and every
+    /// expectation; the cheap question the wait asks after every event.
+    pub fn ready(&self, snap: &Snapshot, log: &[Record], settings: &Settings) -> bool {
+        let ctx = Ctx::new(snap, log, settings);
+        let udev_ok = !ctx.udev_matters || snap.udev.queue_empty;
+        udev_ok
+            && self.devices.values().all(|d| d.state.is_settled())
+            && expectations(&ctx, self.devices.values())
+                .iter()
+                .all(|e| e.met)
+    }
+
+    /// Whether some device can never get ready by waiting.
+    pub fn certain_failure(&self) -> bool {
+        self.devices.values().any(|d| d.certain_failure)
+    }
+
+    /// Addresses of every watched device.
+    pub fn watched(&self) -> impl Iterator<Item = &str> {
+        self.devices.keys().map(String::as_str)
+    }
+
+    /// The first device still waited for.
+    pub fn first_unsettled(&self) -> Option<&DeviceReport> {
+        self.devices.values().find(|d| !d.state.is_settled())
+    }
+
+    /// The whole report.
+    pub fn report(&self, snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+        let ctx = Ctx::new(snap, log, settings);
+        assemble(&ctx, self.devices.values().cloned().collect())
+    }
+}
+
+/// Evaluates readiness: the heart of netsettle, pure.
+pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+    let mut d = Decisions::default();
+    d.update(snap, log, settings, &Dirty::All);
+    d.report(snap, log, settings)
+}
+
+fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
+    let (snap, log, settings) = (ctx.snap, ctx.log, ctx.settings);
+    let udev_matters = ctx.udev_matters;
     let interfaces: Vec<InterfaceReport> = snap
         .netdevs
         .iter()
@@ -746,7 +864,7 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
         })
         .collect();
 
-    let expectations = expectations(&ctx, &devices);
+    let expectations = expectations(ctx, devices.iter());
 
     // The first function of each address, as a linear `find` would pick.
     let mut pci_by_addr: HashMap<&str, &PciFunction> = HashMap::new();
@@ -819,15 +937,19 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
 /// The exit code a one-shot evaluation gives: 0 ready, 3 certain failure, 1 otherwise.
 pub fn status_code(report: &Report) -> i32 {
     if report.ready {
-        0
+        Exit::Ready
     } else if report.certain_failure() {
-        3
+        Exit::Failed
     } else {
-        1
+        Exit::NotReady
     }
+    .code()
 }
 
-fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
+fn expectations<'d>(
+    ctx: &Ctx,
+    devices: impl Iterator<Item = &'d DeviceReport> + Clone,
+) -> Vec<ExpectationReport> {
     let s = ctx.settings;
     let usable = |n: &&Netdev| ctx.processed(n) && !interface_ignored(s, &n.name);
     let netdevs = &ctx.snap.netdevs;
@@ -842,7 +964,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
     }
     for pci in &s.expect.pci {
         let met = devices
-            .iter()
+            .clone()
             .any(|d| d.pci == pci.as_str() && matches!(d.state, State::Ready | State::Passthrough));
         out.push(ExpectationReport {
             kind: "pci",
@@ -868,7 +990,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             .iter()
             .filter(usable)
             .any(|n| n.driver.as_deref().is_some_and(|d| normalize(d) == want))
-            || devices.iter().any(|d| {
+            || devices.clone().any(|d| {
                 d.state == State::Ready && d.driver.as_deref().is_some_and(|x| normalize(x) == want)
             });
         out.push(ExpectationReport {

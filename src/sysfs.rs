@@ -2,6 +2,7 @@
 //! (Documentation/ABI/testing/sysfs-bus-pci, sysfs-class-net,
 //! sysfs-class-infiniband).
 
+use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -129,6 +130,16 @@ pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
     out
 }
 
+/// Reads one PCI function if `sys/bus/pci/devices/ADDR` exists.
+pub fn pci_function_if_present(root: &Root, addr: &str) -> Option<PciFunction> {
+    let present = is_pci_addr(addr)
+        && root
+            .path(Path::new("sys/bus/pci/devices").join(addr))
+            .symlink_metadata()
+            .is_ok();
+    present.then(|| pci_function(root, addr))
+}
+
 /// Reads one PCI function; a function that vanished reads as all-absent.
 pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
     let dir = PathBuf::from("sys/bus/pci/devices").join(addr);
@@ -155,34 +166,56 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
 /// Lists every network interface that sits under a device (not `lo`,
 /// bridges, …) plus virtual ones named in `keep`, sorted by name.
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
-    let mut out = Vec::new();
-    for name in root.list("sys/class/net") {
-        let display = escape_name(name.as_bytes());
-        let link = Path::new("sys/class/net").join(&name);
-        let Some(real) = root.resolve_link(&link) else {
-            // A vanished interface, or a fake root's plain directory.
-            if !root.path(&link).is_dir() {
-                continue;
-            }
-            if !keep(&display) {
-                continue;
-            }
-            out.push(read_netdev(root, display, &link, None));
-            continue;
-        };
-        // Listed, then gone before it was read: removed, or renamed (its old
-        // link went away). The next evaluation sees it under its new name.
-        if !root.path(&real).is_dir() {
-            continue;
-        }
-        let pci = nearest_pci(&real);
-        if pci.is_none() && !keep(&display) {
-            continue;
-        }
-        out.push(read_netdev(root, display, &real, pci));
-    }
+    let mut out: Vec<Netdev> = root
+        .list("sys/class/net")
+        .into_iter()
+        .filter_map(|name| netdev_os(root, &name, keep))
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The names in `sys/class/net` (escaped as [`Netdev::name`] is).
+pub fn netdev_names(root: &Root) -> BTreeSet<String> {
+    root.list("sys/class/net")
+        .iter()
+        .map(|n| escape_name(n.as_bytes()))
+        .collect()
+}
+
+/// Reads one interface by its (escaped) name; `None` when it is gone or
+/// is not one [`netdevs`] would list.
+pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    // A name that needed no escaping is its own file name.
+    if escape_name(name.as_bytes()) == name {
+        return netdev_os(root, std::ffi::OsStr::new(name), keep);
+    }
+    root.list("sys/class/net")
+        .into_iter()
+        .find(|n| escape_name(n.as_bytes()) == name)
+        .and_then(|n| netdev_os(root, &n, keep))
+}
+
+fn netdev_os(root: &Root, name: &std::ffi::OsStr, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    let display = escape_name(name.as_bytes());
+    let link = Path::new("sys/class/net").join(name);
+    let Some(real) = root.resolve_link(&link) else {
+        // A vanished interface, or a fake root's plain directory.
+        if !root.path(&link).is_dir() || !keep(&display) {
+            return None;
+        }
+        return Some(read_netdev(root, display, &link, None));
+    };
+    // Listed, then gone before it was read: removed, or renamed (its old
+    // link went away). The next evaluation sees it under its new name.
+    if !root.path(&real).is_dir() {
+        return None;
+    }
+    let pci = nearest_pci(&real);
+    if pci.is_none() && !keep(&display) {
+        return None;
+    }
+    Some(read_netdev(root, display, &real, pci))
 }
 
 fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Netdev {
