@@ -450,3 +450,27 @@ fn netdev_moved_into_a_pod_is_ignored_when_the_cni_plugin_recorded_it() {
     );
     assert_eq!(device(&r, "0000:3b:00.2")["driver"], "mlx5_core");
 }
+
+// ---------------------------------------------------------------------------
+// read errors other than absence are said, with the path
+
+#[test]
+fn an_unreadable_attribute_is_a_warning_naming_the_file() {
+    let root = FakeRoot::new();
+    common::virtio_nic(&root);
+    // A symlink loop where the MAC address should be: ELOOP, not absence.
+    let attr = root
+        .path()
+        .join("sys/devices/pci0000:00/0000:00:03.0/virtio0/net/ens3/address");
+    std::fs::remove_file(&attr).unwrap();
+    std::os::unix::fs::symlink("address", &attr).unwrap();
+    let out = root.run(&["status", "--format", "json"]);
+    let (code, r) = common::json_of(&out);
+    assert_eq!(code, 0, "{r:#}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("cannot read") && l.contains("ens3/address"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+}
