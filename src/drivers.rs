@@ -143,7 +143,13 @@ mod tests {
 
     #[test]
     fn companion_table_is_the_one_the_spec_gives() {
-        let table: [(&str, &[&str], Option<&str>, Option<&str>); 8] = [
+        type Row = (
+            &'static str,
+            &'static [&'static str],
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let table: [Row; 8] = [
             (
                 "mlx4_core",
                 &["mlx4_en", "mlx4_ib"],
