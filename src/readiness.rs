@@ -106,6 +106,45 @@ fn looks_like_error(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
+/// What the decision says of one device.
+#[derive(Debug, Clone, PartialEq)]
+struct Verdict {
+    state: State,
+    /// One line for the operator; `None` only when plainly ready.
+    reason: Option<String>,
+    /// Waiting can never make it ready: the reason names the certain cause.
+    certain: bool,
+}
+
+impl Verdict {
+    /// A state that needs no explanation.
+    fn plain(state: State) -> Verdict {
+        Verdict {
+            state,
+            reason: None,
+            certain: false,
+        }
+    }
+
+    /// A state with the reason for it; waiting may still change it.
+    fn because(state: State, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            state,
+            reason: Some(reason.into()),
+            certain: false,
+        }
+    }
+
+    /// A state waiting cannot change, with its certain cause.
+    fn certain(state: State, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            state,
+            reason: Some(reason.into()),
+            certain: true,
+        }
+    }
+}
+
 struct Ctx<'a> {
     snap: &'a Snapshot,
     log: &'a [Record],
@@ -148,13 +187,11 @@ impl Ctx<'_> {
             .copied()
             .filter(|n| !interface_ignored(self.settings, &n.name))
             .collect();
-        let (state, reason, certain) = if !all.is_empty() && netdevs.is_empty() && !self.explicit(f)
-        {
+        let verdict = if !all.is_empty() && netdevs.is_empty() && !self.explicit(f) {
             // Its interfaces exist and the user said not to care about them.
-            (
+            Verdict::because(
                 State::Ignored,
-                Some("every interface of it is on the ignore list".to_string()),
-                false,
+                "every interface of it is on the ignore list",
             )
         } else {
             self.decide(f, &netdevs)
@@ -166,13 +203,13 @@ impl Ctx<'_> {
             device: f.device.clone(),
             driver: f.driver.clone(),
             netdevs: all.iter().map(|n| n.name.clone()).collect(),
-            state,
-            reason,
-            certain_failure: certain,
+            state: verdict.state,
+            reason: verdict.reason,
+            certain_failure: verdict.certain,
         }
     }
 
-    fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> (State, Option<String>, bool) {
+    fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> Verdict {
         let explicit = self.explicit(f);
         if self
             .settings
@@ -181,35 +218,25 @@ impl Ctx<'_> {
             .iter()
             .any(|p| p.as_str() == f.addr)
         {
-            return (
-                State::Ignored,
-                Some(format!("{} is on the ignore list", f.addr)),
-                false,
-            );
+            return Verdict::because(State::Ignored, format!("{} is on the ignore list", f.addr));
         }
         if let Some(d) = f.driver.as_deref() {
             if drivers::is_passthrough(d) {
-                return (
+                return Verdict::because(
                     State::Passthrough,
-                    Some(format!("bound to pass-through driver {d}")),
-                    false,
+                    format!("bound to pass-through driver {d}"),
                 );
             }
             if driver_ignored(self.settings, d) {
-                return (
+                return Verdict::because(
                     State::Ignored,
-                    Some(format!("driver {d} is on the ignore list")),
-                    false,
+                    format!("driver {d} is on the ignore list"),
                 );
             }
             return self.bound(f, d, netdevs);
         }
         if f.is_vf && !explicit {
-            return (
-                State::Ignored,
-                Some("SR-IOV virtual function without a driver".into()),
-                false,
-            );
+            return Verdict::because(State::Ignored, "SR-IOV virtual function without a driver");
         }
         // The kernel removes the driver link when probe fails, so a failure
         // in the log with no driver bound now is the current state, unless
@@ -217,15 +244,11 @@ impl Ctx<'_> {
         let latest = self.failures.get_or_init(|| latest_failures(self.log));
         if let Some((failure, context)) = probe_failure(self.log, latest, &f.addr) {
             if !self.loading_again(f, &failure.driver) && !self.probed_since(&failure) {
-                return (
-                    State::ProbeFailed,
-                    Some(probe_reason(&failure, &context)),
-                    true,
-                );
+                return Verdict::certain(State::ProbeFailed, probe_reason(&failure, &context));
             }
         }
         if let Some(why) = self.given_up(f) {
-            return (State::ProbeFailed, Some(why), true);
+            return Verdict::certain(State::ProbeFailed, why);
         }
         self.unbound(f, explicit)
     }
@@ -347,7 +370,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn unbound(&self, f: &PciFunction, explicit: bool) -> (State, Option<String>, bool) {
+    fn unbound(&self, f: &PciFunction, explicit: bool) -> Verdict {
         let modalias = f.modalias.as_deref().unwrap_or("(no modalias)");
         let Some(matches) = self.snap.matches.get(&f.addr) else {
             let why = match &self.snap.kernel_release {
@@ -357,12 +380,9 @@ impl Ctx<'_> {
                 Some(_) => "the device has no modalias".to_string(),
                 None => "the kernel release is unknown".to_string(),
             };
-            return (
+            return Verdict::because(
                 State::NoDriver,
-                Some(format!(
-                    "no driver bound yet; cannot tell which module would bind it ({why})"
-                )),
-                false,
+                format!("no driver bound yet; cannot tell which module would bind it ({why})"),
             );
         };
         if matches.is_empty() {
@@ -370,11 +390,7 @@ impl Ctx<'_> {
         }
         let names: Vec<&str> = matches.iter().map(|m| m.module.as_str()).collect();
         if let Some(m) = names.iter().find(|m| loading(self.snap, m)) {
-            return (
-                State::NoDriver,
-                Some(format!("module {m} is loading")),
-                false,
-            );
+            return Verdict::because(State::NoDriver, format!("module {m} is loading"));
         }
         let blacklisted: Vec<(&str, &str)> = matches
             .iter()
@@ -388,100 +404,67 @@ impl Ctx<'_> {
                 .collect::<Vec<_>>()
                 .join(", ");
             if explicit {
-                return (
-                    State::NoDriver,
-                    Some(format!(
+                return Verdict::because(State::NoDriver, format!(
                         "every driver that matches is blacklisted: {list}; remove the blacklist entry or stop expecting {}",
                         f.addr
-                    )),
-                    false,
-                );
+                    ));
             }
-            return (
+            return Verdict::because(
                 State::Ignored,
-                Some(format!("every driver that matches is blacklisted: {list}")),
-                false,
+                format!("every driver that matches is blacklisted: {list}"),
             );
         }
         if let Some(m) = matches
             .iter()
             .find(|m| loaded(self.snap, &m.module) || m.builtin)
         {
-            return (
+            return Verdict::because(
                 State::NoDriver,
-                Some(format!(
+                format!(
                     "{} is loaded but has not bound {} (probe running or deferred)",
                     m.module, f.addr
-                )),
-                false,
+                ),
             );
         }
-        (
+        Verdict::because(
             State::NoDriver,
-            Some(format!(
+            format!(
                 "no driver bound; {} matches but is not loaded: modprobe {}",
                 names.join(", "),
                 names[0]
-            )),
-            false,
+            ),
         )
     }
 
     /// No alias of any module matches the function.
-    fn no_driver_anywhere(
-        &self,
-        f: &PciFunction,
-        explicit: bool,
-        modalias: &str,
-    ) -> (State, Option<String>, bool) {
+    fn no_driver_anywhere(&self, f: &PciFunction, explicit: bool, modalias: &str) -> Verdict {
         // An initramfs image carries only the modules its builder chose
         // (dracut's hostonly mode, initramfs-tools' MODULES=dep): the real
         // root's lib/modules may well have the driver.
         if self.snap.in_initramfs {
             if explicit {
-                return (
-                    State::NoDriver,
-                    Some(format!(
+                return Verdict::because(State::NoDriver, format!(
                         "no driver for {} in this initramfs (nothing in its modules.alias matches {modalias}): add the driver to the image",
                         f.addr
-                    )),
-                    false,
-                );
+                    ));
             }
-            return (
-                State::Ignored,
-                Some(format!(
+            return Verdict::because(State::Ignored, format!(
                     "no driver for it in this initramfs (nothing matches {modalias}); the real root loads it later"
-                )),
-                false,
-            );
+                ));
         }
         if self.snap.builtin_hidden {
-            return (
-                State::NoDriver,
-                Some(format!(
+            return Verdict::because(State::NoDriver, format!(
                     "no loadable module of kernel {} matches {modalias}, and a driver built into the kernel cannot be ruled out (its device aliases are not listed before Linux 6.18)",
                     self.release
-                )),
-                false,
-            );
+                ));
         }
-        (
-            State::NoDriver,
-            Some(format!(
+        Verdict::certain(State::NoDriver, format!(
                 "no module of kernel {} matches {modalias}: this kernel has no driver for the device",
                 self.release
-            )),
-            true,
-        )
+            ))
     }
 
-    fn bound(
-        &self,
-        f: &PciFunction,
-        driver: &str,
-        netdevs: &[&Netdev],
-    ) -> (State, Option<String>, bool) {
+    fn bound(&self, f: &PciFunction, driver: &str, netdevs: &[&Netdev]) -> Verdict {
         let ports: Vec<_> = self
             .snap
             .ib_ports
@@ -513,7 +496,7 @@ impl Ctx<'_> {
 
         if netdevs.is_empty() {
             if let Some(why) = drivers::no_netdev_by_design(driver, f) {
-                return (State::Ignored, Some(why), false);
+                return Verdict::because(State::Ignored, why);
             }
             // An empty net/ directory is also what a first netdev's
             // registration shows for a moment (the class directory is made
@@ -521,26 +504,21 @@ impl Ctx<'_> {
             // move settles it.
             match self.snap.netns_moved.get(&f.addr) {
                 Some(Some(trace)) if !self.explicit(f) => {
-                    return (
+                    return Verdict::because(
                         State::Ignored,
-                        Some(format!(
+                        format!(
                             "its netdev was moved into another network namespace (a pod: {trace})"
-                        )),
-                        false,
+                        ),
                     );
                 }
                 Some(trace) => {
                     let by = trace
                         .as_deref()
                         .map_or(String::new(), |t| format!(" (a pod: {t})"));
-                    return (
-                        State::NoNetdev,
-                        Some(format!(
+                    return Verdict::because(State::NoNetdev, format!(
                             "driver {driver} bound; its net/ directory lists no netdev here, as when one was moved into another network namespace{by}: if a container or VM took it, ignore the function (--ignore {})",
                             f.addr
-                        )),
-                        false,
-                    );
+                        ));
                 }
                 None => {}
             }
@@ -552,32 +530,29 @@ impl Ctx<'_> {
                 } else {
                     String::new()
                 };
-                return (
+                return Verdict::because(
                     State::NoNetdev,
-                    Some(format!("driver {driver} bound; {c}{by} is still loading")),
-                    false,
+                    format!("driver {driver} bound; {c}{by} is still loading"),
                 );
             }
         }
         if ipoib_netdevs < ipoib_needed {
-            return (
+            return Verdict::because(
                 State::NoNetdev,
-                Some(self.ipoib_reason(f, driver, ports.is_empty())),
-                false,
+                self.ipoib_reason(f, driver, ports.is_empty()),
             );
         }
         if netdevs.is_empty() && !only_ib {
-            return (State::NoNetdev, Some(self.eth_reason(f, driver)), false);
+            return Verdict::because(State::NoNetdev, self.eth_reason(f, driver));
         }
         if only_ib && !ipoib_wanted && self.settings.ipoib == IpoibMode::Auto && netdevs.is_empty()
         {
-            return (
+            return Verdict::because(
                 State::Ready,
-                Some(format!(
+                format!(
                     "InfiniBand only; kernel {} has no ib_ipoib, so no IPoIB netdev is expected",
                     self.release
-                )),
-                false,
+                ),
             );
         }
         if let Some(n) = netdevs.iter().find(|n| !self.processed(n)) {
@@ -595,7 +570,7 @@ impl Ctx<'_> {
                     n.name
                 ),
             };
-            return (State::NotProcessed, Some(why), false);
+            return Verdict::because(State::NotProcessed, why);
         }
         if let Some(n) = netdevs.iter().find(|n| self.leftover(n)) {
             let marker = if n.udev == DbState::Renaming {
@@ -603,16 +578,12 @@ impl Ctx<'_> {
             } else {
                 "ID_PROCESSING"
             };
-            return (
-                State::Ready,
-                Some(format!(
+            return Verdict::because(State::Ready, format!(
                     "udev's queue is empty but its database entry of {} still carries {marker}; {} keeps its name",
                     n.name, n.name
-                )),
-                false,
-            );
+                ));
         }
-        (State::Ready, None, false)
+        Verdict::plain(State::Ready)
     }
 
     /// Whether udev is done with a netdev (or need not be asked).
