@@ -154,7 +154,10 @@ struct Ctx<'a> {
     /// Netdevs by PCI address, in `snap.netdevs` order: built in one pass, so
     /// finding a device's netdevs is not a scan of every netdev per device
     /// (1,024 functions x 4,096 netdevs was 4 M string compares).
-    by_pci: HashMap<&'a str, Vec<&'a Netdev>>,
+    by_pci: std::cell::OnceCell<HashMap<&'a str, Vec<&'a Netdev>>>,
+    /// Few devices to decide: find each one's netdevs by a scan instead of
+    /// indexing them all (an event names one device; 4,096 netdevs).
+    scan: bool,
     /// Functions owning an interface the user named (by name or MAC).
     owners: BTreeSet<&'a str>,
     /// [`latest_failures`], computed when the first unbound device asks.
@@ -176,12 +179,30 @@ impl Ctx<'_> {
                 .any(|p| p.as_str() == f.addr)
     }
 
+    /// The netdevs of a function, in `snap.netdevs` order.
+    fn netdevs_of(&self, addr: &str) -> Vec<&Netdev> {
+        if self.scan {
+            return self
+                .snap
+                .netdevs
+                .iter()
+                .filter(|n| n.pci.as_deref() == Some(addr))
+                .collect();
+        }
+        let map = self.by_pci.get_or_init(|| {
+            let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
+            for n in &self.snap.netdevs {
+                if let Some(pci) = n.pci.as_deref() {
+                    by_pci.entry(pci).or_default().push(n);
+                }
+            }
+            by_pci
+        });
+        map.get(addr).cloned().unwrap_or_default()
+    }
+
     fn device(&self, f: &PciFunction) -> DeviceReport {
-        let all: Vec<&Netdev> = self
-            .by_pci
-            .get(f.addr.as_str())
-            .cloned()
-            .unwrap_or_default();
+        let all: Vec<&Netdev> = self.netdevs_of(&f.addr);
         let netdevs: Vec<&Netdev> = all
             .iter()
             .copied()
@@ -662,22 +683,19 @@ fn probe_reason(f: &ProbeFailure, context: &[&str]) -> String {
 
 impl<'a> Ctx<'a> {
     fn new(snap: &'a Snapshot, log: &'a [Record], settings: &'a Settings) -> Ctx<'a> {
-        let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
-        for n in &snap.netdevs {
-            if let Some(pci) = n.pci.as_deref() {
-                by_pci.entry(pci).or_default().push(n);
-            }
-        }
+        let named = !settings.expect.interfaces.is_empty() || !settings.expect.macs.is_empty();
         Ctx {
             snap,
             log,
             settings,
             udev_matters: settings.wait_for_udev && snap.udev.running,
             release: snap.kernel_release.as_deref().unwrap_or("(unknown)"),
-            by_pci,
+            by_pci: std::cell::OnceCell::new(),
+            scan: false,
             owners: snap
                 .netdevs
                 .iter()
+                .filter(|_| named)
                 .filter(|n| {
                     settings.expect.interfaces.contains(&n.name)
                         || n.mac.as_deref().is_some_and(|m| {
@@ -724,7 +742,8 @@ impl Decisions {
         if *dirty == Dirty::Nothing {
             return changed;
         }
-        let ctx = Ctx::new(snap, log, settings);
+        let mut ctx = Ctx::new(snap, log, settings);
+        ctx.scan = matches!(dirty, Dirty::Devices(set) if set.len() <= 4);
         let gone: Vec<String> = match dirty {
             Dirty::All => self
                 .devices
@@ -1031,6 +1050,7 @@ mod tests {
             name_assign_type: Some(4),
             udev,
             driver: Some("e1000".into()),
+            parent_driver: Some("e1000".into()),
         }
     }
 

@@ -122,6 +122,8 @@ pub enum Change {
     Modules,
     /// InfiniBand ports.
     IbPorts,
+    /// The kernel log has new records.
+    Kmsg,
     /// Anything: read everything again.
     Everything,
 }
@@ -228,6 +230,8 @@ impl Collector {
                     derive = true;
                 }
                 Change::Modules => derive = true,
+                // Read by the evaluator, which holds the log.
+                Change::Kmsg => {}
                 Change::IbPorts => {
                     let ports = sysfs::ib_ports(&self.root);
                     if ports != self.snap.ib_ports {
@@ -246,42 +250,36 @@ impl Collector {
     }
 
     fn udev_entry(&mut self, ifindex: u32) -> Dirty {
-        let Some(i) = self
+        let names_expected = self.names_expected();
+        let Some(n) = self
             .snap
             .netdevs
-            .iter()
-            .position(|n| n.ifindex == Some(ifindex))
+            .iter_mut()
+            .find(|n| n.ifindex == Some(ifindex))
         else {
             // Not a netdev known here (yet): its entry is read when it appears.
             return Dirty::Nothing;
         };
-        let settings = &self.settings;
-        let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
-        let old = &self.snap.netdevs[i];
-        let fresh = sysfs::netdev(&self.root, &old.name, &named);
-        if fresh.as_ref() == Some(old) {
+        // udev's entry is all that changed; the netdev's own attributes
+        // change with events of their own (a rename moves its class link).
+        let (udev, db_driver) = udevdb::netdev_entry(&self.root, ifindex);
+        let driver = db_driver.or_else(|| n.parent_driver.clone());
+        if n.udev == udev && n.driver == driver {
             return Dirty::Nothing;
         }
-        let mut dirty = Dirty::Nothing;
-        for pci in [&old.pci, &fresh.as_ref().and_then(|n| n.pci.clone())] {
-            match pci {
-                Some(p) => dirty.add(p),
-                None => dirty = Dirty::All,
-            }
-        }
-        match fresh {
-            Some(n) => self.snap.netdevs[i] = n,
-            // Gone since it was listed: the next listing settles it.
-            None => {
-                self.snap.netdevs.remove(i);
-            }
-        }
-        if self.names_expected() {
+        n.udev = udev;
+        n.driver = driver;
+        match &n.pci {
             // Expectations by name or MAC decide which functions count as
-            // named by the user: any netdev change may move that.
-            dirty = Dirty::All;
+            // named by the user, and a driver expectation looks at every
+            // netdev: then any change may move that.
+            Some(pci) if !names_expected => {
+                let mut d = Dirty::Nothing;
+                d.add(pci);
+                d
+            }
+            _ => Dirty::All,
         }
-        dirty
     }
 
     fn names_expected(&self) -> bool {

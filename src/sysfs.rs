@@ -65,6 +65,8 @@ pub struct Netdev {
     pub udev: DbState,
     /// The driver behind it (`ID_NET_DRIVER`, else its parent's driver link).
     pub driver: Option<String>,
+    /// Its parent device's driver link (what `driver` falls back to).
+    pub parent_driver: Option<String>,
 }
 
 /// ARPHRD_INFINIBAND: the `type` of an IPoIB netdev.
@@ -250,7 +252,7 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
     };
     // The netdev's parent device is two levels up (`DEVICE/net/NAME`); its
     // driver link names virtio_net for virtio, mlx4_core for mlx4_en ports.
-    let parent_driver = || root.link_name(dir.parent()?.parent()?.join("driver"));
+    let parent_driver = (|| root.link_name(dir.parent()?.parent()?.join("driver")))();
     Netdev {
         name,
         pci,
@@ -261,7 +263,8 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
         kind: num("type"),
         name_assign_type: num("name_assign_type"),
         udev,
-        driver: db_driver.or_else(parent_driver),
+        driver: db_driver.or_else(|| parent_driver.clone()),
+        parent_driver,
     }
 }
 

@@ -83,7 +83,9 @@ impl Evaluator {
     /// Re-reads what `changes` name and the kernel log's new records, and
     /// re-decides the devices that touched, logging every state change.
     pub fn refresh(&mut self, changes: &BTreeSet<Change>) {
-        let log_changed = self.log.refresh();
+        let log_changed = (changes.contains(&Change::Kmsg)
+            || changes.contains(&Change::Everything))
+            && self.log.refresh();
         let mut dirty = self.collector.apply(changes);
         let unreadable = self.log.unreadable().map(str::to_string);
         let snap = self.collector.snapshot_mut();
@@ -377,6 +379,7 @@ impl Follower {
         self.watches.read(&mut self.buf, &mut changes);
         if tick {
             changes.insert(Change::Modules);
+            changes.insert(Change::Kmsg);
         }
         self.ev.refresh(&changes);
         if changes.iter().any(|c| !matches!(c, Change::UdevEntry(_))) {
@@ -408,7 +411,7 @@ fn change_of(dir: &Path, name: Option<&OsStr>) -> Option<Change> {
         ("sys/bus/pci/devices", Some(addr)) => Some(Change::Pci(addr.to_ascii_lowercase())),
         ("sys/class/infiniband", _) => Some(Change::IbPorts),
         ("sys/module", _) => Some(Change::Modules),
-        // The kernel log is read on every wake anyway.
+        ("dev", Some("kmsg")) => Some(Change::Kmsg),
         ("dev", _) => None,
         // Anything else is the --exit-if-exists directory: checked on every wake.
         (d, _) => d
@@ -493,16 +496,23 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
     let mut buf = [0u8; 4096];
     let mut announced = false;
     let mut changes = BTreeSet::from([Change::Everything]);
+    let (mut ready, mut certain_failure) = (false, false);
     loop {
-        ev.refresh(&changes);
+        // A wake that named nothing (a udev temp file, the exit file's
+        // directory) reads and decides nothing again.
+        let fresh = !changes.is_empty();
+        if fresh {
+            ev.refresh(&changes);
+            ready = ev.ready();
+            certain_failure = ev.decisions.certain_failure();
+        }
         let now = Instant::now();
-        let ready = ev.ready();
         let exit_file = opts.exit_if_exists.as_ref().is_some_and(|p| p.exists());
         let look = Look {
             ready,
             exit_file,
             fail_fast,
-            certain_failure: ev.decisions.certain_failure(),
+            certain_failure,
             past_deadline: now >= deadline,
         };
         if let Some(code) = decide(look) {
@@ -527,7 +537,9 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             }
             return report;
         }
-        notifier.status(&ev.status_line(false));
+        if fresh {
+            notifier.status(&ev.status_line(false));
+        }
 
         // A udev entry changes no directory worth watching.
         let layout_changed = changes.iter().any(|c| !matches!(c, Change::UdevEntry(_)));
@@ -571,6 +583,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             } else {
                 Change::Modules
             });
+            changes.insert(Change::Kmsg);
         }
         for source in woken {
             match source {
@@ -617,8 +630,9 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
                         w.read(&mut buf, &mut changes);
                     }
                 }
-                // New records are read by the next refresh.
-                Source::Kmsg => {}
+                Source::Kmsg => {
+                    changes.insert(Change::Kmsg);
+                }
             }
         }
     }
@@ -767,7 +781,8 @@ mod tests {
                 Some(Change::IbPorts),
             ),
             ("sys/module", name("mlx4_en"), Some(Change::Modules)),
-            ("dev", name("kmsg"), None),
+            ("dev", name("kmsg"), Some(Change::Kmsg)),
+            ("dev", name("null"), None),
             ("/tmp/exit-dir", name("flag"), None),
         ];
         for (dir, n, want) in cases {
