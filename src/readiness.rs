@@ -169,6 +169,9 @@ impl Ctx<'_> {
             state,
             reason,
             certain_failure: certain,
+            // Filled by crate::extras::apply.
+            rdma_ports: Vec::new(),
+            vfs: None,
         }
     }
 
@@ -797,6 +800,8 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
         pending_modules: pending.into_iter().collect(),
         kernel_problems,
     };
+    // Readiness beyond the netdev: RDMA ports, VFs, links, derived expectations.
+    crate::extras::apply(&mut report, snap, settings);
     report.exit_code = status_code(&report);
     if let Some(why) = &snap.kmsg_unreadable {
         // Without the kernel log a probe failure looks like a missing driver:
@@ -838,6 +843,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             kind: "interface",
             value: name.clone(),
             met,
+            ..Default::default()
         });
     }
     for pci in &s.expect.pci {
@@ -848,6 +854,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             kind: "pci",
             value: pci.to_string(),
             met,
+            ..Default::default()
         });
     }
     for mac in &s.expect.macs {
@@ -860,6 +867,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             kind: "mac",
             value: mac.to_string(),
             met,
+            ..Default::default()
         });
     }
     for drv in &s.expect.drivers {
@@ -875,6 +883,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             kind: "driver",
             value: drv.clone(),
             met,
+            ..Default::default()
         });
     }
     if let Some(min) = s.expect.min_interfaces {
@@ -887,6 +896,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             kind: "min_interfaces",
             value: min.to_string(),
             met: count >= min as usize,
+            ..Default::default()
         });
     }
     out

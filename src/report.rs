@@ -76,6 +76,12 @@ pub struct DeviceReport {
     /// Waiting can never make it ready (exit 3).
     #[serde(skip)]
     pub certain_failure: bool,
+    /// Its RDMA ports (InfiniBand / RoCE functions only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rdma_ports: Vec<crate::rdma::Port>,
+    /// Its VFs (SR-IOV PFs with VFs enabled only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vfs: Option<crate::sriov::VfCounts>,
 }
 
 /// One interface.
@@ -96,14 +102,22 @@ pub struct InterfaceReport {
 }
 
 /// One explicit expectation and whether it holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct ExpectationReport {
-    /// `interface`, `pci`, `mac`, `driver` or `min_interfaces`.
+    /// `interface`, `pci`, `mac`, `driver`, `min_interfaces`, `link`,
+    /// `rdma-ports` or `vfs`.
     pub kind: &'static str,
     /// What was expected.
     pub value: String,
     /// Whether it holds.
     pub met: bool,
+    /// Why it is not met, naming the next step (set for `link`,
+    /// `rdma-ports`, `vfs` and derived expectations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `FILE:LINE` (or `proc/cmdline`) of a derived expectation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A kernel log record that explains a stuck boot.
@@ -169,6 +183,7 @@ impl Report {
                 let _ = write!(out, " ({})", names.join(" "));
             }
             out.push('\n');
+            self.beyond_text(&mut out);
             return out;
         }
         let waiting: Vec<&DeviceReport> = self
@@ -214,13 +229,20 @@ impl Report {
             }
         }
         for e in self.expectations.iter().filter(|e| !e.met) {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "expected {} {}: not met",
-                e.kind.replace('_', " "),
+                e.kind.replace(['_', '-'], " "),
                 e.value
             );
+            match &e.reason {
+                Some(r) => {
+                    let _ = writeln!(out, ": {r}");
+                }
+                None => out.push('\n'),
+            }
         }
+        self.beyond_text(&mut out);
         if self.udev.running && !self.udev.queue_empty {
             let _ = writeln!(out, "udev: event queue not empty (run/udev/queue exists)");
         }
@@ -240,5 +262,32 @@ impl Report {
             }
         }
         out
+    }
+
+    /// RDMA ports and VFs of each function, one line each.
+    fn beyond_text(&self, out: &mut String) {
+        for d in &self.devices {
+            for p in &d.rdma_ports {
+                let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                let _ = writeln!(
+                    out,
+                    "{}  rdma {}/{}: {} ({}, {}, {})",
+                    d.pci,
+                    p.device,
+                    p.port,
+                    field(&p.state),
+                    field(&p.phys_state),
+                    field(&p.link_layer),
+                    field(&p.rate)
+                );
+            }
+            if let Some(v) = &d.vfs {
+                let _ = writeln!(
+                    out,
+                    "{}  vfs: {} expected, {} bound, {} with netdev",
+                    d.pci, v.expected, v.bound, v.with_netdev
+                );
+            }
+        }
     }
 }

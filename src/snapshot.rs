@@ -53,6 +53,8 @@ pub struct Snapshot {
     /// exists but lists nothing here, with the trace of whoever moved the
     /// netdev into another network namespace, when one was found.
     pub netns_moved: BTreeMap<String, Option<String>>,
+    /// RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
+    pub extras: crate::extras::Facts,
 }
 
 /// Facts that do not change while netsettle runs, read once.
@@ -188,6 +190,7 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         }
     }
 
+    let extras = crate::extras::collect(root, settings, &pci);
     Snapshot {
         udev,
         pci,
@@ -204,5 +207,6 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         in_initramfs: stat.in_initramfs,
         enabled,
         netns_moved,
+        extras,
     }
 }

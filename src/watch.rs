@@ -257,6 +257,8 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
         let blind = (ev.root.is_system() && uevents.is_none())
             || inotify.is_none()
             || exit_file_dir.as_ref().is_some_and(|d| !d.is_dir());
+        // Links and RDMA ports change without a uevent (src/extras.rs).
+        let blind = blind || crate::extras::needs_tick(&report);
         let tick = if blind || !report.pending_modules.is_empty() {
             TICK
         } else {
