@@ -525,3 +525,111 @@ fn networkd_file_masked_by_dev_null_expects_nothing() {
     assert_eq!(code, 0, "{r:#}");
     assert!(expectations(&r, "interface").is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// expectations from netplan, NetworkManager and ifupdown
+
+#[test]
+fn netplan_card_that_vanished_from_the_bus_is_reported_against_its_file() {
+    // A ConnectX port that failed link training: no PCI function, no netdev.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.file(
+        "etc/netplan/50-cloud-init.yaml",
+        "network:\n  version: 2\n  ethernets:\n    ens3:\n      dhcp4: true\n    \
+         fabric0:\n      match:\n        macaddress: 0c:42:a1:3b:7c:10\n      set-name: fabric0\n    \
+         spare:\n      match:\n        macaddress: 0c:42:a1:3b:7c:11\n      optional: true\n",
+    )
+    .file("etc/netsettle.conf", "[Expect]\nExpectFrom=netplan\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    let iface = expectations(&r, "interface");
+    assert_eq!(
+        (&iface[0]["value"], &iface[0]["met"], &iface[0]["source"]),
+        (
+            &Value::from("ens3"),
+            &Value::Bool(true),
+            &Value::from("etc/netplan/50-cloud-init.yaml:4")
+        )
+    );
+    let mac = expectations(&r, "mac");
+    assert_eq!(mac.len(), 1, "optional: true is not expected: {r:#}");
+    assert_eq!(
+        reason(mac[0]),
+        "netplan expects 0c:42:a1:3b:7c:10 (etc/netplan/50-cloud-init.yaml:8): \
+         no such interface and no PCI function owns it"
+    );
+    let text = String::from_utf8_lossy(&root.run(&["status"]).stdout).to_string();
+    assert!(
+        text.contains("expected mac 0c:42:a1:3b:7c:10: not met: netplan expects"),
+        "{text}"
+    );
+}
+
+#[test]
+fn networkmanager_profile_expects_its_interface_unless_it_does_not_autoconnect() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let dir = "etc/NetworkManager/system-connections";
+    root.file(
+        &format!("{dir}/uplink.nmconnection"),
+        "[connection]\nid=uplink\ntype=ethernet\ninterface-name=ens3\n",
+    )
+    .file(
+        &format!("{dir}/lab.nmconnection"),
+        "[connection]\nid=lab\ntype=ethernet\ninterface-name=enp9s0\nautoconnect=false\n",
+    );
+    let (code, r) = root.status_with(&["--expect-from", "nm"]);
+    assert_eq!(code, 0, "{r:#}");
+    let e = expectations(&r, "interface");
+    assert_eq!(e.len(), 1, "{r:#}");
+    assert_eq!(e[0]["source"], format!("{dir}/uplink.nmconnection:4"));
+}
+
+#[test]
+fn ifupdown_auto_interfaces_are_expected_through_source_lines() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.file(
+        "etc/network/interfaces",
+        "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\
+         allow-hotplug ens4\n",
+    )
+    .file(
+        "etc/network/interfaces.d/uplink",
+        "auto ens3 ens5\niface ens3 inet dhcp\n",
+    );
+    let (code, r) = root.status_with(&["--expect-from", "ifupdown"]);
+    assert_eq!(code, 1, "{r:#}");
+    let e = expectations(&r, "interface");
+    let got: Vec<(&str, bool)> = e
+        .iter()
+        .map(|e| (e["value"].as_str().unwrap(), e["met"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(got, [("ens3", true), ("ens5", false)]);
+    assert_eq!(e[1]["source"], "etc/network/interfaces.d/uplink:1");
+    assert_eq!(
+        reason(e[1]),
+        "ifupdown expects ens5 (etc/network/interfaces.d/uplink:1): \
+         no such interface and no PCI function owns it"
+    );
+}
+
+#[test]
+fn unknown_expect_from_sources_are_usage_errors() {
+    let root = FakeRoot::new();
+    assert_eq!(
+        root.run(&["status", "--expect-from", "wicked"])
+            .status
+            .code(),
+        Some(2)
+    );
+    root.cmdline("ro netsettle.expect_from=wicked");
+    let out = root.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("netsettle.expect_from: invalid source \"wicked\""),
+        "{err}"
+    );
+}
