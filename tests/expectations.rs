@@ -633,3 +633,27 @@ fn unknown_expect_from_sources_are_usage_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn bonds_and_vlans_the_network_manager_creates_later_are_not_waited_for() {
+    // netsettle runs before network-pre.target: bond0 and vlan5 appear only
+    // once networkd, ifup or dracut's network scripts run; their ports are cards.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let dir = "etc/systemd/network";
+    root.file(&format!("{dir}/10-bond0.netdev"), "[NetDev]\nName=bond0\nKind=bond\n")
+        .file(&format!("{dir}/10-bond0.network"), "[Match]\nName=bond0\n[Network]\nDHCP=yes\n")
+        .file(&format!("{dir}/20-ens3.network"), "[Match]\nName=ens3\n[Network]\nBond=bond0\n")
+        .file(
+            "etc/network/interfaces",
+            "auto bond1\niface bond1 inet dhcp\n    bond-slaves ens3\nauto ens3.5\niface ens3.5 inet dhcp\n",
+        )
+        .cmdline("ro bond=bond2:ens3 ip=bond2:dhcp");
+    let (code, r) = root.status_with(&["--expect-from", "networkd", "--expect-from", "ifupdown"]);
+    assert_eq!(code, 0, "{r:#}");
+    let values: Vec<&str> = expectations(&r, "interface")
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["ens3"], "{r:#}");
+}

@@ -62,28 +62,47 @@ pub fn bootif_mac(value: &str) -> Option<Mac> {
     v.parse().ok()
 }
 
-/// Every interface or MAC the command line names for dracut.
+/// Names of the interfaces dracut creates itself (bond, team, VLAN and
+/// bridge masters): they appear when dracut's network scripts run, after
+/// the cards are settled, so waiting for them first would never end.
+fn virtual_names(kcmd: &KernelCmdline) -> Vec<&str> {
+    ["bond", "team", "vlan", "bridge"]
+        .iter()
+        .flat_map(|k| kcmd.values(k))
+        .filter_map(|v| v.split(':').next())
+        .collect()
+}
+
+/// Every card the command line names for dracut: the boot NIC of `ip=`,
+/// `ifname=` and `BOOTIF=`, and the ports of `bond=`, `team=`, `vlan=` and
+/// `bridge=` (dracut.cmdline(7): `bond=NAME:PORT,PORT:OPTIONS`,
+/// `team=NAME:PORT,PORT`, `vlan=NAME:PHYSDEV`, `bridge=NAME:PORT,PORT`).
 pub fn derive(kcmd: &KernelCmdline) -> Vec<Derived> {
+    let virtuals = virtual_names(kcmd);
+    let card = |name: &str| {
+        if virtuals.contains(&name) {
+            None
+        } else {
+            interface(name)
+        }
+    };
     let mut out = Vec::new();
     for (key, value) in &kcmd.args {
         let Some(value) = value.as_deref() else {
             continue;
         };
         match key.as_str() {
-            "ip" => out.extend(ip_interface(value).and_then(interface)),
+            "ip" => out.extend(ip_interface(value).and_then(card)),
             // ifname=NAME:MAC: the NIC with that MAC is renamed NAME.
-            "ifname" => out.extend(value.split_once(':').and_then(|(n, _)| interface(n))),
+            "ifname" => out.extend(value.split_once(':').and_then(|(n, _)| card(n))),
             "BOOTIF" => out.extend(bootif_mac(value).map(|m| Derived {
                 want: Want::Mac(m),
                 source: Source::Cmdline,
                 location: WHERE.to_string(),
             })),
-            // bond=NAME[:PORT,PORT[:OPTIONS[:MTU]]]
-            "bond" => {
-                let mut parts = value.splitn(3, ':');
-                out.extend(parts.next().and_then(interface));
-                if let Some(ports) = parts.next() {
-                    out.extend(ports.split(',').filter_map(interface));
+            "bond" | "team" | "bridge" | "vlan" => {
+                if let Some(ports) = value.split(':').nth(1) {
+                    out.extend(ports.split(',').filter_map(card));
                 }
             }
             _ => {}
@@ -140,15 +159,18 @@ mod tests {
     fn command_line_yields_interfaces_and_macs_once_each() {
         let got = values(
             "ro ip=dhcp ip=enp1s0:dhcp ifname=net0:52:54:00:aa:bb:cc BOOTIF=01-52-54-00-12-34-56 \
-             bond=bond0:eno1,eno2:mode=802.3ad ip=enp1s0:dhcp6 rd.neednet=1 ifname=broken",
+             bond=bond0:eno1,eno2:mode=802.3ad ip=enp1s0:dhcp6 rd.neednet=1 ifname=broken \
+             ip=bond0:dhcp vlan=vlan5:ens7 ip=vlan5:dhcp bridge=br0:ens8",
         );
+        // bond0, vlan5 and br0 are made by dracut later: only their ports are cards.
         let want: Vec<(&str, String)> = vec![
             ("interface", "enp1s0".into()),
             ("interface", "net0".into()),
             ("mac", "52:54:00:12:34:56".into()),
-            ("interface", "bond0".into()),
             ("interface", "eno1".into()),
             ("interface", "eno2".into()),
+            ("interface", "ens7".into()),
+            ("interface", "ens8".into()),
         ];
         assert_eq!(got, want);
         assert!(derive(&parse("ip=dhcp bond")).is_empty());

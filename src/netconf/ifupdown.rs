@@ -22,17 +22,43 @@ pub enum Line {
     Source(String),
     /// `source-directory DIR`.
     SourceDir(String),
+    /// An `iface` that ifup creates (bond, bridge, VLAN, Open vSwitch).
+    Virtual(String),
 }
+
+/// Options of an `iface` stanza that make ifup create the interface
+/// (ifenslave's `bond-slaves`/`bond-mode`, bridge-utils' `bridge_ports`,
+/// vlan's `vlan-raw-device`, openvswitch's `ovs_type`); a port's own
+/// stanza carries `bond-master` instead and stays a card.
+const CREATING: [&str; 6] = [
+    "bond-slaves",
+    "bond-mode",
+    "bridge-ports",
+    "vlan-raw-device",
+    "ovs-type",
+    "team-config",
+];
 
 /// Parses the lines that matter of one file.
 pub fn parse(text: &str) -> Vec<Line> {
     let mut out = Vec::new();
+    let mut iface: Option<String> = None;
     for (no, raw) in (1..).zip(text.lines()) {
         let mut words = raw.split_whitespace();
         let Some(first) = words.next() else {
             continue;
         };
+        if first != "iface" && CREATING.contains(&first.replace('_', "-").as_str()) {
+            out.extend(iface.take().map(Line::Virtual));
+        }
         match first {
+            // VLANs named IFACE.VID are made by ifup from their name alone.
+            "iface" => {
+                iface = words.next().map(str::to_string);
+                if let Some(name) = iface.as_ref().filter(|n| n.contains('.')) {
+                    out.push(Line::Virtual(name.clone()));
+                }
+            }
             "auto" | "allow-auto" => out.push(Line::Auto(words.map(str::to_string).collect(), no)),
             "source" => out.extend(words.next().map(|p| Line::Source(p.to_string()))),
             "source-directory" => out.extend(words.next().map(|d| Line::SourceDir(d.to_string()))),
@@ -66,7 +92,7 @@ fn glob(root: &Root, pattern: &str) -> Vec<String> {
         .collect()
 }
 
-fn walk(root: &Root, path: &str, depth: usize, out: &mut Vec<Derived>) {
+fn walk(root: &Root, path: &str, depth: usize, out: &mut Vec<Derived>, virtuals: &mut Vec<String>) {
     if depth > MAX_DEPTH {
         log::warn!("{path}: source nesting deeper than {MAX_DEPTH}; not followed");
         return;
@@ -85,10 +111,11 @@ fn walk(root: &Root, path: &str, depth: usize, out: &mut Vec<Derived>) {
             )),
             Line::Source(pattern) => {
                 for file in glob(root, &pattern) {
-                    walk(root, &file, depth + 1, out);
+                    walk(root, &file, depth + 1, out, virtuals);
                 }
             }
             // interfaces(5): files whose names are letters, digits, `_` and `-`.
+            Line::Virtual(name) => virtuals.push(name),
             Line::SourceDir(dir) => {
                 let dir = under_root(&dir);
                 for name in root.list(&dir) {
@@ -97,7 +124,7 @@ fn walk(root: &Root, path: &str, depth: usize, out: &mut Vec<Derived>) {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
                     if ok {
-                        walk(root, &format!("{dir}/{name}"), depth + 1, out);
+                        walk(root, &format!("{dir}/{name}"), depth + 1, out, virtuals);
                     }
                 }
             }
@@ -108,9 +135,13 @@ fn walk(root: &Root, path: &str, depth: usize, out: &mut Vec<Derived>) {
 /// Every `auto` interface, main file first, in the order `ifup -a` reads them.
 pub fn derive(root: &Root) -> Vec<Derived> {
     let mut out = Vec::new();
+    let mut virtuals = Vec::new();
     if root.exists(MAIN) {
-        walk(root, MAIN, 0, &mut out);
+        walk(root, MAIN, 0, &mut out, &mut virtuals);
     }
+    // Interfaces ifup creates exist only once it runs, after the cards are
+    // settled: waiting for them first would never end.
+    out.retain(|d| !matches!(&d.want, Want::Interface(n) if virtuals.contains(n)));
     let mut seen = std::collections::HashSet::new();
     out.retain(|d| seen.insert(d.want.clone()));
     out
@@ -122,13 +153,17 @@ mod tests {
 
     #[test]
     fn auto_and_source_lines_are_recognised() {
-        let text = "# comment\nauto lo eno1\nallow-hotplug eno2\niface eno1 inet dhcp\n\
-            allow-auto bond0\nsource /etc/network/interfaces.d/*\nsource-directory extra\n";
+        let text = "# comment\nauto lo eno1\nallow-hotplug eno2\niface eno1 inet manual\n\
+            \tbond-master bond0\nallow-auto bond0\niface bond0 inet dhcp\n\tbond_slaves eno1\n\
+            \tbond-mode 802.3ad\niface eno1.5 inet dhcp\n\
+            source /etc/network/interfaces.d/*\nsource-directory extra\n";
         assert_eq!(
             parse(text),
             vec![
                 Line::Auto(vec!["lo".into(), "eno1".into()], 2),
-                Line::Auto(vec!["bond0".into()], 5),
+                Line::Auto(vec!["bond0".into()], 6),
+                Line::Virtual("bond0".into()),
+                Line::Virtual("eno1.5".into()),
                 Line::Source("/etc/network/interfaces.d/*".into()),
                 Line::SourceDir("extra".into()),
             ]

@@ -123,6 +123,14 @@ impl NetworkFile {
 /// (src/network/networkd-network.c `network_get`), so a later file naming
 /// the same interface or address adds nothing.
 pub fn derive(root: &Root) -> Vec<Derived> {
+    // Interfaces networkd creates itself (bonds, bridges, VLANs: `.netdev`
+    // files, systemd.netdev(5)) exist only once networkd runs, after the
+    // cards are settled: waiting for them first would never end.
+    let virtuals: Vec<String> = layered(root, &DIRS, ".netdev")
+        .iter()
+        .filter_map(|path| read(root, path))
+        .filter_map(|text| netdev_name(&text))
+        .collect();
     let mut out: Vec<Derived> = Vec::new();
     let mut claimed = std::collections::HashSet::new();
     for path in layered(root, &DIRS, ".network") {
@@ -143,10 +151,30 @@ pub fn derive(root: &Root) -> Vec<Derived> {
         let first = named.iter().all(|w| !claimed.contains(w));
         claimed.extend(named);
         if first {
-            out.extend(file.expectations(&path));
+            out.extend(
+                file.expectations(&path)
+                    .into_iter()
+                    .filter(|d| !matches!(&d.want, Want::Interface(n) if virtuals.contains(n))),
+            );
         }
     }
     out
+}
+
+/// `[NetDev] Name=` of a `.netdev` file.
+pub fn netdev_name(text: &str) -> Option<String> {
+    let mut section = "";
+    let mut name = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(h) = line.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            section = h;
+        } else if let Some((k, v)) = line.split_once('=') {
+            if section == "NetDev" && k.trim() == "Name" {
+                name = Some(v.trim().to_string()).filter(|n| !n.is_empty());
+            }
+        }
+    }
+    name
 }
 
 #[cfg(test)]
@@ -196,6 +224,10 @@ mod tests {
         }
         let routable = "[Match]\nName=eno1\n[Link]\nRequiredForOnline=degraded:routable\n";
         assert_eq!(got(routable).len(), 1);
+        assert_eq!(
+            netdev_name("[NetDev]\nName=bond0\nKind=bond\n").as_deref(),
+            Some("bond0")
+        );
         let forced = "[Match]\nName=eno1\n[Link]\nRequiredForOnline=yes\n[Network]\nActivationPolicy=manual\n";
         assert_eq!(got(forced).len(), 1);
     }

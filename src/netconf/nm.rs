@@ -20,6 +20,7 @@ pub const DIRS: [&str; 3] = [
 pub fn parse(path: &str, text: &str) -> Vec<Derived> {
     let mut section = String::new();
     let mut autoconnect = true;
+    let mut kind = String::from("ethernet");
     let mut name: Option<(String, usize)> = None;
     let mut mac: Option<(String, usize)> = None;
     for (no, raw) in (1..).zip(text.lines()) {
@@ -37,6 +38,7 @@ pub fn parse(path: &str, text: &str) -> Vec<Derived> {
         let (key, value) = (key.trim(), value.trim());
         match (section.as_str(), key) {
             ("connection", "autoconnect") => autoconnect = parse_bool(value).unwrap_or(true),
+            ("connection", "type") => kind = value.to_string(),
             ("connection", "interface-name") => name = Some((value.to_string(), no)),
             ("ethernet" | "802-3-ethernet" | "infiniband", "mac-address") => {
                 mac = Some((value.to_string(), no))
@@ -44,7 +46,13 @@ pub fn parse(path: &str, text: &str) -> Vec<Derived> {
             _ => {}
         }
     }
-    if !autoconnect {
+    // Bonds, bridges, VLANs and the like are created by NetworkManager once
+    // it runs, after the cards are settled: only a card's own profile counts.
+    let card = matches!(
+        kind.as_str(),
+        "ethernet" | "802-3-ethernet" | "infiniband" | "wifi" | "802-11-wireless"
+    );
+    if !autoconnect || !card {
         return Vec::new();
     }
     let at = |no: usize| format!("{path}:{no}");
@@ -114,6 +122,7 @@ mod tests {
             "[connection]\ninterface-name=eno1\nautoconnect=false\n",
             "[connection]\nid=any\ntype=ethernet\n",
             "[connection]\ninterface-name=\n",
+            "[connection]\ntype=bond\ninterface-name=bond0\n",
         ] {
             assert_eq!(got(text), vec![], "{text:?}");
         }
