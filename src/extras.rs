@@ -317,3 +317,72 @@ pub fn needs_tick(report: &Report) -> bool {
         .iter()
         .any(|e| !e.met && matches!(e.kind, "link" | "rdma-ports"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readiness::evaluate;
+    use crate::udevdb::UdevState;
+
+    fn port(dev: &str, pci: Option<&str>, state: &str) -> Port {
+        Port {
+            device: dev.into(),
+            port: 1,
+            pci: pci.map(str::to_string),
+            state: Some(state.into()),
+            phys_state: Some("LinkUp".into()),
+            link_layer: Some("InfiniBand".into()),
+            rate: None,
+        }
+    }
+
+    fn snap(ports: Vec<Port>) -> Snapshot {
+        let mut s = Snapshot {
+            udev: UdevState {
+                running: true,
+                queue_empty: true,
+            },
+            ..Snapshot::default()
+        };
+        s.extras.rdma = ports;
+        s
+    }
+
+    #[test]
+    fn rdma_ports_of_ignored_functions_are_not_waited_for_but_soft_roce_ports_are() {
+        let mut settings = Settings::default();
+        settings.wants.rdma_ports = true;
+        settings.ignore.pci = vec!["0000:4b:00.0".parse().unwrap()];
+        let s = snap(vec![
+            port("mlx5_0", Some("0000:4b:00.0"), "INIT"),
+            port("rxe0", None, "ACTIVE"),
+        ]);
+        let r = evaluate(&s, &[], &settings);
+        let got: Vec<(&str, bool)> = r
+            .expectations
+            .iter()
+            .map(|e| (e.value.as_str(), e.met))
+            .collect();
+        assert_eq!(got, [("rxe0/1", true)]);
+        assert!(r.ready);
+    }
+
+    #[test]
+    fn nothing_is_waited_for_unless_asked() {
+        let s = snap(vec![port("mlx5_0", Some("0000:4b:00.0"), "DOWN")]);
+        let r = evaluate(&s, &[], &Settings::default());
+        assert!(r.ready && r.expectations.is_empty());
+    }
+
+    #[test]
+    fn values_of_the_new_keys_parse_or_say_what_is_expected() {
+        assert_eq!(parse_rdma_ports("ACTIVE"), Ok(true));
+        assert_eq!(parse_rdma_ports("no"), Ok(false));
+        assert!(parse_rdma_ports("yes")
+            .unwrap_err()
+            .contains("expected active or no"));
+        assert!(parse_iface("a/b").is_err() && parse_iface("").is_err());
+        assert!(parse_iface("averyveryverylongname").is_err());
+        assert_eq!(parse_iface("eno1").as_deref(), Ok("eno1"));
+    }
+}

@@ -181,3 +181,56 @@ pub(crate) fn layered(root: &Root, dirs: &[&str], suffix: &str) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Another program's configuration is input, never a reason to crash
+        /// a boot: every parser takes any text.
+        #[test]
+        fn parsers_take_any_text(text in "(?s).{0,400}", words in "[ -~\n]{0,200}") {
+            for t in [text.as_str(), words.as_str()] {
+                let _ = networkd::parse(t).expectations("f");
+                let _ = networkd::netdev_name(t);
+                let mut defs = Default::default();
+                netplan::parse_into(&mut defs, "f", t);
+                let _ = defs.iter().flat_map(|(id, d): (&String, &netplan::Ethernet)| d.expectations(id)).count();
+                let _ = nm::parse("f", t);
+                let _ = ifupdown::parse(t);
+                let _ = cmdline::derive(&crate::cmdline::parse(t));
+                let _ = crate::rdma::strip_number(t);
+            }
+        }
+    }
+
+    #[test]
+    fn sources_parse_by_their_configuration_names() {
+        for s in ["cmdline", "networkd", "netplan", "nm", "ifupdown"] {
+            assert_eq!(s.parse::<Source>().unwrap().as_str(), s);
+        }
+        let err = "wicked".parse::<Source>().unwrap_err();
+        assert!(err.starts_with("invalid source \"wicked\""), "{err}");
+    }
+
+    #[test]
+    fn only_one_literal_name_singles_out_an_interface() {
+        for ok in ["eno1", "ib0", "enp75s0np0", "eno1.5"] {
+            assert!(literal_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "lo",
+            "en*",
+            "eth[01]",
+            "!eth0",
+            "a/b",
+            "eth0:1",
+            "averyveryverylongname",
+        ] {
+            assert!(!literal_name(bad), "{bad}");
+        }
+    }
+}
