@@ -53,20 +53,30 @@ pub fn read(root: &Root, name: &str) -> Link {
 
 /// Why the link is not up, naming the next step; `None` when it is up.
 ///
-/// Up means `operstate` `up`, or `carrier` 1: drivers that do not track the
-/// operational state leave it `unknown` (net/core/link_watch.c only sets it
-/// for devices that report carrier changes), and their carrier still tells.
+/// The carrier decides when it is readable: `operstate` follows it only
+/// when the linkwatch work runs, up to a second later (net/core/link_watch.c
+/// rate-limits non-urgent events to one per second), so a cable pulled a
+/// moment ago still shows `up` there. States that hold a link with carrier
+/// back (`dormant` for 802.1X, `lowerlayerdown` under a bond or VLAN) are
+/// not up. Without a readable carrier, `operstate` `up` is.
 pub fn not_up(l: &Link) -> Option<String> {
     if !l.present {
         return Some(format!("no interface {} (yet)", l.name));
     }
-    if l.operstate.as_deref() == Some("up") || l.carrier == Some(true) {
-        return None;
+    let oper = l.operstate.as_deref();
+    let held = matches!(
+        oper,
+        Some("dormant" | "lowerlayerdown" | "testing" | "notpresent")
+    );
+    match l.carrier {
+        Some(true) if !held => return None,
+        None if oper == Some("up") => return None,
+        _ => {}
     }
     if l.flags.is_some_and(|f| f & IFF_UP == 0) {
         return Some("down: nothing has brought it up".to_string());
     }
-    Some(match l.operstate.as_deref() {
+    Some(match oper {
         Some("dormant") => {
             "dormant: the link waits for authentication (802.1X) or its driver".to_string()
         }
@@ -75,6 +85,7 @@ pub fn not_up(l: &Link) -> Option<String> {
                 .to_string()
         }
         Some("testing") => "in test mode".to_string(),
+        Some("notpresent") => "not present: its hardware is missing or powered down".to_string(),
         Some(state) if l.carrier == Some(false) => {
             format!("no carrier (operstate {state}): cable or peer")
         }
@@ -114,7 +125,7 @@ mod tests {
             (link(Some("down"), None, Some(0x1002)), "down: nothing has brought it up"),
             (link(Some("down"), Some(false), Some(0x1003)), "no carrier (operstate down): cable or peer"),
             (link(Some("lowerlayerdown"), Some(false), Some(0x1003)), "lower layer down: "),
-            (link(Some("dormant"), Some(true), Some(0x1003)), ""),
+            (link(Some("dormant"), Some(true), Some(0x1003)), "dormant: "),
             (link(Some("dormant"), Some(false), Some(0x1003)), "dormant: "),
             (link(None, None, None), "no readable operstate or carrier"),
             (Link { name: "eth9".into(), ..Link::default() }, "no interface eth9 (yet)"),
