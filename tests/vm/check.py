@@ -402,10 +402,44 @@ def settle_beside_netsettle(s, log):
                  + (f", while netsettle ({', '.join(beside)}) was running" if beside else ""))
 
 
+def link(s, log):
+    """--expect-link on a real virtio-net link: administratively down, then no carrier (QEMU's
+    set_link off), then carrier (set_link on) ends the wait."""
+    off = log.marker("link-off") or {}
+    on = log.marker("link-on") or {}
+    s.expect(off.get("carrier") == "0", f"set_link off did not drop the carrier: {off}")
+    s.expect(on.get("carrier") == "1", f"set_link on did not bring the carrier back: {on}")
+
+    def link_exp(r):
+        exps = [e for e in (r.json.get("expectations") or []) if e.get("kind") == "link"] if r else []
+        s.expect(len(exps) == 1 and exps[0].get("value") == "ens3", f"{r and r.label}: link expectations {exps}")
+        return exps[0] if exps else {}
+
+    d = s.ns("down", 1)
+    s.state(d, "0000:00:03.0", "ready", netdevs=["ens3"])
+    if d is not None:
+        e = link_exp(d)
+        s.expect(e.get("met") is False and e.get("reason") == "down: nothing has brought it up",
+                 f"down: link expectation {e}")
+    n = s.ns("nocarrier", 1)
+    if n is not None:
+        e = link_exp(n)
+        s.expect(e.get("met") is False and "no carrier" in (e.get("reason") or ""), f"nocarrier: {e}")
+    w = s.ns("wait", 0)
+    treq, ton = s.t("link-on-request"), s.t("link-on")
+    if w is not None:
+        s.expect(link_exp(w).get("met") is True, "wait: link expectation not met at exit")
+        if treq and ton:
+            s.expect(w.t1 >= treq, f"wait returned at t={w.t1}, before the link was set on (t={treq})")
+            s.expect(w.t1 - ton <= 2.5, f"wait returned {w.t1 - ton:.2f} s after the carrier came (t={ton})")
+            s.note(f"set_link on t={treq}; carrier t={ton}; netsettle returned t={w.t1}")
+
+
 CHECKS = {"baseline": baseline, "async-companion": async_companion, "probe-failure": probe_failure,
           "probe-in-progress": probe_in_progress, "driver-never-loads": driver_never_loads,
           "late-hotplug": late_hotplug, "passthrough": passthrough, "hardware-rules": hardware_rules, "no-udevd": no_udevd,
           "signals": signals}
+CHECKS["link"] = link
 
 
 def check(name, path, plumbing):
