@@ -14,6 +14,7 @@ use crate::cli::CommonArgs;
 use crate::cmdline::KernelCmdline;
 use crate::config::{self, quoted, Settings};
 use crate::link::{self, Link};
+use crate::modules::{fnmatch, normalize};
 use crate::netconf::{self, Derived, Source, Want};
 use crate::rdma::{self, Port};
 use crate::report::{ExpectationReport, Report, State};
@@ -66,7 +67,7 @@ pub fn parse_rdma_ports(v: &str) -> Result<bool, String> {
 
 /// Parses an interface name given to `Link=` and friends.
 pub fn parse_iface(v: &str) -> Result<String, String> {
-    if v.is_empty() || v.contains('/') || v.len() > 15 {
+    if v.is_empty() || v.contains('/') || v == "." || v == ".." || v.len() > 15 {
         return Err(format!("invalid interface name {}", quoted(v)));
     }
     Ok(v.to_string())
@@ -163,15 +164,29 @@ fn entry(kind: &'static str, value: String, why: Option<String>) -> ExpectationR
 pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
     let facts = &snap.extras;
     let w = &settings.wants;
-    let ignored_pci = |a: &str| settings.ignore.pci.iter().any(|p| p.as_str() == a);
+    let pci_of: HashMap<&str, &PciFunction> =
+        snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
+    // A function on the ignore list, by address or by its driver, is not
+    // waited for here either.
+    let ignored_pci = |a: &str| {
+        settings.ignore.pci.iter().any(|p| p.as_str() == a)
+            || pci_of
+                .get(a)
+                .and_then(|f| f.driver.as_deref())
+                .is_some_and(|d| {
+                    settings
+                        .ignore
+                        .drivers
+                        .iter()
+                        .any(|g| fnmatch(&normalize(g), &normalize(d)))
+                })
+    };
     let mut netdev_of: HashMap<&str, usize> = HashMap::new();
     for n in &snap.netdevs {
         if let Some(p) = n.pci.as_deref() {
             *netdev_of.entry(p).or_default() += 1;
         }
     }
-    let pci_of: HashMap<&str, &PciFunction> =
-        snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
 
     let mut vf_verdicts = Vec::new();
     for pf in &facts.pfs {
@@ -353,10 +368,21 @@ mod tests {
         let mut settings = Settings::default();
         settings.wants.rdma_ports = true;
         settings.ignore.pci = vec!["0000:4b:00.0".parse().unwrap()];
-        let s = snap(vec![
+        settings.ignore.drivers = vec!["mlx4-*".into()];
+        let mut s = snap(vec![
             port("mlx5_0", Some("0000:4b:00.0"), "INIT"),
+            port("mlx4_0", Some("0000:05:00.0"), "INIT"),
             port("rxe0", None, "ACTIVE"),
         ]);
+        s.pci.push(PciFunction {
+            addr: "0000:05:00.0".into(),
+            class: Some("0x020000".into()),
+            vendor: Some("0x15b3".into()),
+            device: Some("0x1003".into()),
+            modalias: None,
+            driver: Some("mlx4_core".into()),
+            is_vf: false,
+        });
         let r = evaluate(&s, &[], &settings);
         let got: Vec<(&str, bool)> = r
             .expectations
@@ -382,6 +408,7 @@ mod tests {
             .unwrap_err()
             .contains("expected active or no"));
         assert!(parse_iface("a/b").is_err() && parse_iface("").is_err());
+        assert!(parse_iface("..").is_err() && parse_iface(".").is_err());
         assert!(parse_iface("averyveryverylongname").is_err());
         assert_eq!(parse_iface("eno1").as_deref(), Ok("eno1"));
     }
