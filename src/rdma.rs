@@ -92,6 +92,15 @@ pub fn not_active(p: &Port) -> Option<String> {
             format!("no subnet manager has configured port {n} (is opensm running on the fabric?)")
         }
         ("ARMED", _) => format!("the subnet manager has armed port {n} but not yet made it ACTIVE"),
+        // A RoCE port's state follows its netdev: DOWN/Disabled unless the
+        // netdev is running with carrier (drivers/infiniband/hw/mlx5/main.c
+        // `mlx5_query_port_roce`; rdma_rxe's `rxe_port_up`/`rxe_port_down`
+        // on netdev events), so an interface nobody brought up looks like a
+        // missing cable here.
+        (_, "Polling" | "Disabled" | "Sleep") if !ib => format!(
+            "port {n} is {}: no link: cable or peer, or its netdev is not up (RoCE follows the netdev's link)",
+            or_unknown(state)
+        ),
         (_, "Polling" | "Disabled" | "Sleep") => {
             format!("port {n} is {}: no link: cable or peer", or_unknown(state))
         }
@@ -149,7 +158,9 @@ mod tests {
             (("INIT", "LinkUp", "InfiniBand"),
              Some("no subnet manager has configured port 1 (is opensm running on the fabric?)")),
             (("DOWN", "Polling", "InfiniBand"), Some("port 1 is DOWN: no link: cable or peer")),
-            (("DOWN", "Disabled", "Ethernet"), Some("port 1 is DOWN: no link: cable or peer")),
+            (("DOWN", "Disabled", "InfiniBand"), Some("port 1 is DOWN: no link: cable or peer")),
+            (("DOWN", "Disabled", "Ethernet"), Some("port 1 is DOWN: no link: cable or peer, or its \
+                netdev is not up (RoCE follows the netdev's link)")),
             (("ARMED", "LinkUp", "InfiniBand"),
              Some("the subnet manager has armed port 1 but not yet made it ACTIVE")),
             (("DOWN", "PortConfigurationTraining", "InfiniBand"),
