@@ -124,7 +124,8 @@ pub fn derive_into(root: &Root, kcmd: &KernelCmdline, settings: &mut Settings) {
 pub struct Facts {
     /// Every RDMA port.
     pub rdma: Vec<Port>,
-    /// Every network PF with VFs enabled.
+    /// Every SR-IOV capable network PF (`sriov_numvfs` 0 included: VFs not
+    /// enabled is the first thing to see when they are missing).
     pub pfs: Vec<Pf>,
     /// The link of each interface `Link=` names.
     pub links: Vec<Link>,
@@ -250,7 +251,8 @@ pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
         }
     }
     if w.vfs {
-        for (pf, (_, why)) in vf_verdicts.iter().filter(|(pf, _)| !ignored_pci(&pf.pci)) {
+        let enabled = |pf: &&Pf| pf.numvfs > 0 && !ignored_pci(&pf.pci);
+        for (pf, (_, why)) in vf_verdicts.iter().filter(|(pf, _)| enabled(pf)) {
             extra.push(entry("vfs", pf.pci.clone(), why.clone()));
         }
     }

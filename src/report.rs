@@ -79,7 +79,7 @@ pub struct DeviceReport {
     /// Its RDMA ports (InfiniBand / RoCE functions only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rdma_ports: Vec<crate::rdma::Port>,
-    /// Its VFs (SR-IOV PFs with VFs enabled only).
+    /// Its VFs (SR-IOV capable PFs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vfs: Option<crate::sriov::VfCounts>,
 }
@@ -182,8 +182,8 @@ impl Report {
             if !names.is_empty() {
                 let _ = write!(out, " ({})", names.join(" "));
             }
+            self.beyond_summary(&mut out);
             out.push('\n');
-            self.beyond_text(&mut out);
             return out;
         }
         let waiting: Vec<&DeviceReport> = self
@@ -264,6 +264,31 @@ impl Report {
         out
     }
 
+    /// RDMA port states and VF counts on the ready line, which stays one line.
+    fn beyond_summary(&self, out: &mut String) {
+        let ports: Vec<String> = self
+            .devices
+            .iter()
+            .flat_map(|d| &d.rdma_ports)
+            .map(|p| {
+                let state = p.state.as_deref().unwrap_or("-");
+                format!("{}/{} {state}", p.device, p.port)
+            })
+            .collect();
+        if !ports.is_empty() {
+            let _ = write!(out, "; RDMA ports: {}", ports.join(", "));
+        }
+        let vfs: Vec<String> = self
+            .devices
+            .iter()
+            .filter_map(|d| Some((d, d.vfs.filter(|v| v.expected > 0)?)))
+            .map(|(d, v)| format!("{} {}/{} bound", d.pci, v.bound, v.expected))
+            .collect();
+        if !vfs.is_empty() {
+            let _ = write!(out, "; VFs: {}", vfs.join(", "));
+        }
+    }
+
     /// RDMA ports and VFs of each function, one line each.
     fn beyond_text(&self, out: &mut String) {
         for d in &self.devices {
@@ -281,7 +306,7 @@ impl Report {
                     field(&p.rate)
                 );
             }
-            if let Some(v) = &d.vfs {
+            if let Some(v) = d.vfs.filter(|v| v.expected > 0) {
                 let _ = writeln!(
                     out,
                     "{}  vfs: {} expected, {} bound, {} with netdev",

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::root::Root;
 use crate::sysfs::is_pci_addr;
 
-/// A PF with VFs enabled.
+/// An SR-IOV capable PF (it has `sriov_numvfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pf {
     /// PF address.
@@ -32,16 +32,13 @@ pub struct VfCounts {
     pub with_netdev: u32,
 }
 
-/// Reads a function's SR-IOV state; `None` unless it is a PF with VFs enabled.
+/// Reads a function's SR-IOV state; `None` unless it is an SR-IOV capable PF.
 pub fn read(root: &Root, addr: &str) -> Option<Pf> {
     let dir = format!("sys/bus/pci/devices/{addr}");
     let numvfs = root
         .read_attr(format!("{dir}/sriov_numvfs"))?
         .parse::<u32>()
         .ok()?;
-    if numvfs == 0 {
-        return None;
-    }
     // The kernel's default is 1 (drivers/pci/iov.c `sriov_init`).
     let autoprobe = root
         .read_attr(format!("{dir}/sriov_drivers_autoprobe"))

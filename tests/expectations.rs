@@ -199,6 +199,12 @@ fn rdma_ports_are_reported_without_the_state_numbers_and_not_waited_for_by_defau
     assert!(expectations(&r, "rdma-ports").is_empty());
     let text = String::from_utf8_lossy(&root.run(&["status"]).stdout).to_string();
     assert!(
+        text.starts_with("ready in ") && text.ends_with("1 NIC (ib0); RDMA ports: mlx5_0/1 INIT\n"),
+        "the ready report stays one line: {text}"
+    );
+    let out = root.run(&["status", "--expect-rdma-ports", "active"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
         text.contains(
             "0000:4b:00.0  rdma mlx5_0/1: INIT (LinkUp, InfiniBand, 200 Gb/sec (4X HDR))"
         ),
@@ -656,4 +662,17 @@ fn bonds_and_vlans_the_network_manager_creates_later_are_not_waited_for() {
         .map(|e| e["value"].as_str().unwrap())
         .collect();
     assert_eq!(values, ["ens3"], "{r:#}");
+}
+
+#[test]
+fn sr_iov_capable_pf_without_vfs_enabled_reports_zero_and_waits_for_nothing() {
+    let root = FakeRoot::new();
+    x710_with_vfs(&root, 0, "1");
+    let (code, r) = root.status_with(&["--expect-vfs"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(
+        device(&r, "0000:3b:00.0")["vfs"],
+        serde_json::json!({"expected": 0, "bound": 0, "with_netdev": 0})
+    );
+    assert!(expectations(&r, "vfs").is_empty(), "{r:#}");
 }
