@@ -63,7 +63,7 @@ pub fn ports(root: &Root) -> Vec<Port> {
             out.push(Port {
                 device: device.clone(),
                 port: n,
-                pci: pci.clone(),
+                pci: pci.clone().or_else(|| netdev_pci(root, &dir)),
                 state: attr("state").map(|s| strip_number(&s)),
                 phys_state: attr("phys_state").map(|s| strip_number(&s)),
                 link_layer: attr("link_layer"),
@@ -73,6 +73,19 @@ pub fn ports(root: &Root) -> Vec<Port> {
     }
     out.sort_by(|a, b| (&a.device, a.port).cmp(&(&b.device, b.port)));
     out
+}
+
+/// The PCI function of a RoCE port's netdev, for RDMA devices that have no
+/// parent of their own: soft-RoCE (`rdma_rxe`, drivers/infiniband/sw/rxe)
+/// registers under /sys/devices/virtual, and names its netdev only in the
+/// GID table (`gid_attrs/ndevs/0`, drivers/infiniband/core/sysfs.c).
+fn netdev_pci(root: &Root, port_dir: &Path) -> Option<String> {
+    let name = root.read_attr(port_dir.join("gid_attrs/ndevs/0"))?;
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return None;
+    }
+    let real = root.resolve_link(Path::new("sys/class/net").join(&name))?;
+    nearest_pci(&real)
 }
 
 /// Why a port is not `ACTIVE`, in words naming the next step; `None` when it is.

@@ -676,3 +676,37 @@ fn sr_iov_capable_pf_without_vfs_enabled_reports_zero_and_waits_for_nothing() {
     );
     assert!(expectations(&r, "vfs").is_empty(), "{r:#}");
 }
+
+#[test]
+fn soft_roce_ports_belong_to_the_function_of_their_netdev() {
+    // rdma_rxe registers rxe0 under /sys/devices/virtual with no parent;
+    // its port's GID table names the netdev it runs on.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let dir = "sys/devices/virtual/infiniband/rxe0";
+    for (attr, value) in [
+        ("state", "1: DOWN"),
+        ("phys_state", "3: Disabled"),
+        ("link_layer", "Ethernet"),
+        ("rate", "10 Gb/sec (1X QDR)"),
+        ("gid_attrs/ndevs/0", "ens3"),
+    ] {
+        root.file(&format!("{dir}/ports/1/{attr}"), format!("{value}\n"));
+    }
+    std::fs::create_dir_all(root.path().join("sys/class/infiniband")).unwrap();
+    symlink(
+        "../../devices/virtual/infiniband/rxe0",
+        root.path().join("sys/class/infiniband/rxe0"),
+    )
+    .unwrap();
+    let (code, r) = root.status_with(&["--expect-rdma-ports", "active"]);
+    assert_eq!(code, 1, "{r:#}");
+    let ports = &device(&r, "0000:00:03.0")["rdma_ports"];
+    assert_eq!(ports[0]["device"], "rxe0");
+    assert_eq!(ports[0]["state"], "DOWN");
+    assert_eq!(
+        reason(expectations(&r, "rdma-ports")[0]),
+        "rxe0: port 1 is DOWN: no link: cable or peer, or its netdev is not up \
+         (RoCE follows the netdev's link)"
+    );
+}
