@@ -50,10 +50,13 @@ pub struct Settings {
     pub wants: crate::extras::Wants,
 }
 
+/// The deadline when nothing sets one (SPEC: 120 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            timeout: Duration::from_secs(120),
+            timeout: DEFAULT_TIMEOUT,
             auto: true,
             ipoib: IpoibMode::Auto,
             wait_for_udev: true,
@@ -137,31 +140,12 @@ impl FromStr for PciAddr {
                 quoted(s)
             )
         };
-        let (domain, rest) = match s.matches(':').count() {
-            2 => s.split_once(':').ok_or_else(bad)?,
-            1 => ("0000", s),
+        let full = match s.matches(':').count() {
+            2 => s.to_string(),
+            1 => format!("0000:{s}"),
             _ => return Err(bad()),
         };
-        let (bus, rest) = rest.split_once(':').ok_or_else(bad)?;
-        let (dev, func) = rest.split_once('.').ok_or_else(bad)?;
-        let hex = |t: &str, digits: std::ops::RangeInclusive<usize>, max: u32| {
-            let ok = digits.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit());
-            ok.then(|| u32::from_str_radix(t, 16).ok())
-                .flatten()
-                .filter(|v| *v <= max)
-        };
-        // Intel VMD domains (0x10000 and up) print with five digits; more
-        // digits than the kernel's %04x would print are not an address.
-        let parts = (hex(domain, 4..=8, u32::MAX), hex(bus, 2..=2, 0xff));
-        let (Some(d), Some(b)) = parts else {
-            return Err(bad());
-        };
-        let (Some(v), Some(f)) = (hex(dev, 2..=2, 0x1f), hex(func, 1..=1, 7)) else {
-            return Err(bad());
-        };
-        if format!("{d:04x}").len() != domain.len() {
-            return Err(bad());
-        }
+        let (d, b, v, f) = crate::sysfs::parse_pci_addr(&full).ok_or_else(bad)?;
         Ok(PciAddr(format!("{d:04x}:{b:02x}:{v:02x}.{f:x}")))
     }
 }

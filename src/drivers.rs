@@ -142,6 +142,36 @@ mod tests {
     }
 
     #[test]
+    fn companion_table_is_the_one_the_spec_gives() {
+        type Row = (
+            &'static str,
+            &'static [&'static str],
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let table: [Row; 8] = [
+            (
+                "mlx4_core",
+                &["mlx4_en", "mlx4_ib"],
+                Some("mlx4_en"),
+                Some("mlx4_ib"),
+            ),
+            ("mlx5_core", &["mlx5_ib", "ib_ipoib"], None, Some("mlx5_ib")),
+            ("qed", &["qede"], Some("qede"), None),
+            ("virtio-pci", &["virtio_net"], Some("virtio_net"), None),
+            ("hfi1", &["ib_ipoib"], None, None),
+            ("ib_qib", &["ib_ipoib"], None, None),
+            ("qib", &["ib_ipoib"], None, None),
+            ("e1000e", &[], None, None),
+        ];
+        for (driver, companions_, eth, ib) in table {
+            assert_eq!(companions(driver), companions_, "{driver}");
+            assert_eq!(eth_companion(driver), eth, "{driver}");
+            assert_eq!(ib_module(driver), ib, "{driver}");
+        }
+    }
+
+    #[test]
     fn cxgb4_functions_other_than_4_have_no_ports_by_design() {
         let f = |addr: &str| PciFunction {
             addr: addr.into(),

@@ -17,7 +17,7 @@ use crate::link::{self, Link};
 use crate::modules::{fnmatch, normalize};
 use crate::netconf::{self, Derived, Source, Want};
 use crate::rdma::{self, Port};
-use crate::report::{ExpectationReport, Report, State};
+use crate::report::{DeviceReport, ExpectationReport, Report, State};
 use crate::root::Root;
 use crate::snapshot::Snapshot;
 use crate::sriov::{self, Pf, Vf};
@@ -160,11 +160,51 @@ fn entry(kind: &'static str, value: String, why: Option<String>) -> ExpectationR
     }
 }
 
-/// Fills the per-device fields, appends the asked-for expectations and
-/// annotates derived ones; the report is not ready while one is unmet.
-pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
+/// VF counts and verdicts of every SR-IOV capable PF.
+fn vf_verdicts<'a>(
+    snap: &'a Snapshot,
+    pci_of: &HashMap<&str, &'a PciFunction>,
+) -> Vec<(&'a Pf, (sriov::VfCounts, Option<String>))> {
+    let mut netdev_of: HashMap<&str, usize> = HashMap::new();
+    for n in &snap.netdevs {
+        if let Some(p) = n.pci.as_deref() {
+            *netdev_of.entry(p).or_default() += 1;
+        }
+    }
+    snap.extras
+        .pfs
+        .iter()
+        .map(|pf| {
+            let vfs: Vec<Vf> = pf
+                .vfs
+                .iter()
+                .map(|a| {
+                    let driver = pci_of.get(a.as_str()).and_then(|f| f.driver.as_deref());
+                    Vf {
+                        pci: a,
+                        driver,
+                        passthrough: driver.is_some_and(crate::drivers::is_passthrough),
+                        has_netdev: netdev_of.contains_key(a.as_str()),
+                    }
+                })
+                .collect();
+            (pf, sriov::judge(pf, &vfs))
+        })
+        .collect()
+}
+
+/// The asked-for `link`, `rdma-ports` and `vfs` expectations, given the
+/// decided devices.
+fn asked<'d>(
+    snap: &Snapshot,
+    settings: &Settings,
+    devices: impl Iterator<Item = &'d DeviceReport>,
+) -> Vec<ExpectationReport> {
     let facts = &snap.extras;
     let w = &settings.wants;
+    if facts.links.is_empty() && !w.rdma_ports && !w.vfs {
+        return Vec::new();
+    }
     let pci_of: HashMap<&str, &PciFunction> =
         snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
     // A function on the ignore list, by address or by its driver, is not
@@ -182,46 +222,9 @@ pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
                         .any(|g| fnmatch(&normalize(g), &normalize(d)))
                 })
     };
-    let mut netdev_of: HashMap<&str, usize> = HashMap::new();
-    for n in &snap.netdevs {
-        if let Some(p) = n.pci.as_deref() {
-            *netdev_of.entry(p).or_default() += 1;
-        }
-    }
-
-    let mut vf_verdicts = Vec::new();
-    for pf in &facts.pfs {
-        let vfs: Vec<Vf> = pf
-            .vfs
-            .iter()
-            .map(|a| {
-                let driver = pci_of.get(a.as_str()).and_then(|f| f.driver.as_deref());
-                Vf {
-                    pci: a,
-                    driver,
-                    passthrough: driver.is_some_and(crate::drivers::is_passthrough),
-                    has_netdev: netdev_of.contains_key(a.as_str()),
-                }
-            })
-            .collect();
-        vf_verdicts.push((pf, sriov::judge(pf, &vfs)));
-    }
-    for d in &mut report.devices {
-        d.rdma_ports = facts
-            .rdma
-            .iter()
-            .filter(|p| p.pci.as_deref() == Some(d.pci.as_str()))
-            .cloned()
-            .collect();
-        d.vfs = vf_verdicts
-            .iter()
-            .find(|(pf, _)| pf.pci == d.pci)
-            .map(|(_, (counts, _))| *counts);
-    }
-
-    let mut extra = Vec::new();
+    let mut out = Vec::new();
     for l in &facts.links {
-        extra.push(entry("link", l.name.clone(), link::not_up(l)));
+        out.push(entry("link", l.name.clone(), link::not_up(l)));
     }
     if w.rdma_ports {
         let ports: Vec<&Port> = facts
@@ -231,14 +234,12 @@ pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
             .collect();
         for p in &ports {
             let why = rdma::not_active(p).map(|r| format!("{}: {r}", p.device));
-            extra.push(entry("rdma-ports", format!("{}/{}", p.device, p.port), why));
+            out.push(entry("rdma-ports", format!("{}/{}", p.device, p.port), why));
         }
         if ports.is_empty() {
             // An InfiniBand function whose RDMA device is not registered yet
             // has ports to come; a machine without any has nothing to wait for.
-            let pending = report
-                .devices
-                .iter()
+            let pending = devices
                 .filter(|d| !matches!(d.state, State::Ignored | State::Passthrough))
                 .find(|d| d.class.as_deref().is_some_and(|c| c.starts_with("0x0207")));
             let why = pending.map(|d| {
@@ -247,16 +248,51 @@ pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
                     d.pci
                 )
             });
-            extra.push(entry("rdma-ports", "active".into(), why));
+            out.push(entry("rdma-ports", "active".into(), why));
         }
     }
     if w.vfs {
         let enabled = |pf: &&Pf| pf.numvfs > 0 && !ignored_pci(&pf.pci);
-        for (pf, (_, why)) in vf_verdicts.iter().filter(|(pf, _)| enabled(pf)) {
-            extra.push(entry("vfs", pf.pci.clone(), why.clone()));
+        for (pf, (_, why)) in vf_verdicts(snap, &pci_of)
+            .into_iter()
+            .filter(|(pf, _)| enabled(pf))
+        {
+            out.push(entry("vfs", pf.pci.clone(), why));
         }
     }
+    out
+}
 
+/// Whether every asked-for `link`, `rdma-ports` and `vfs` expectation is
+/// met: the cheap question the wait asks besides the devices'.
+pub fn asked_met<'d>(
+    snap: &Snapshot,
+    settings: &Settings,
+    devices: impl Iterator<Item = &'d DeviceReport>,
+) -> bool {
+    asked(snap, settings, devices).iter().all(|e| e.met)
+}
+
+/// Fills the per-device fields, appends the asked-for expectations and
+/// annotates derived ones; the report is not ready while one is unmet.
+pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
+    let pci_of: HashMap<&str, &PciFunction> =
+        snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
+    let verdicts = vf_verdicts(snap, &pci_of);
+    for d in &mut report.devices {
+        d.rdma_ports = snap
+            .extras
+            .rdma
+            .iter()
+            .filter(|p| p.pci.as_deref() == Some(d.pci.as_str()))
+            .cloned()
+            .collect();
+        d.vfs = verdicts
+            .iter()
+            .find(|(pf, _)| pf.pci == d.pci)
+            .map(|(_, (counts, _))| *counts);
+    }
+    let extra = asked(snap, settings, report.devices.iter());
     annotate_derived(report, snap, settings);
     report.ready &= extra.iter().all(|e| e.met);
     report.expectations.extend(extra);
@@ -328,11 +364,10 @@ fn annotate_derived(report: &mut Report, snap: &Snapshot, settings: &Settings) {
 /// Whether the wait loop must look again soon: link and port states change
 /// without a uevent (carrier changes come only over rtnetlink, port state
 /// changes only as IB events), so the slow safety-net tick would be late.
-pub fn needs_tick(report: &Report) -> bool {
-    report
-        .expectations
-        .iter()
-        .any(|e| !e.met && matches!(e.kind, "link" | "rdma-ports"))
+pub fn needs_tick(snap: &Snapshot, settings: &Settings) -> bool {
+    let facts = &snap.extras;
+    facts.links.iter().any(|l| link::not_up(l).is_some())
+        || (settings.wants.rdma_ports && facts.rdma.iter().any(|p| rdma::not_active(p).is_some()))
 }
 
 #[cfg(test)]

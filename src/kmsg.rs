@@ -288,25 +288,8 @@ pub fn probe_failure(rec: &Record) -> Option<ProbeFailure> {
     })
 }
 
-/// `DOMAIN:BB:DD.F` with a hex domain of 4 to 8 digits (VMD and Hyper-V
-/// use domains above `ffff`).
 fn is_pci_address(s: &str) -> bool {
-    let hex = |part: &str, min: usize, max: usize| {
-        (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit())
-    };
-    let mut parts = s.split(':');
-    let (Some(domain), Some(bus), Some(devfn), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let Some((dev, func)) = devfn.split_once('.') else {
-        return false;
-    };
-    hex(domain, 4, 8)
-        && hex(bus, 2, 2)
-        && hex(dev, 2, 2)
-        && matches!(func.as_bytes(), [b'0'..=b'7'])
+    crate::sysfs::is_pci_addr(s)
 }
 
 /// The symbolic name of a kernel error number, for reasons an operator reads.

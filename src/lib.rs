@@ -30,7 +30,6 @@ pub mod uevent;
 pub mod watch;
 
 use std::io::Write;
-use std::time::Duration;
 
 use cli::{Cli, CommonArgs, Format};
 use config::{PciAddr, Settings};
@@ -38,19 +37,7 @@ use report::Report;
 use root::Root;
 use watch::{Evaluator, WaitOptions};
 
-/// Exit codes, documented in netsettle(8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Exit {
-    /// Ready, or the `--exit-if-exists` file appeared.
-    Ready = 0,
-    /// The deadline passed and something is not ready.
-    NotReady = 1,
-    /// Bad usage or configuration.
-    Usage = 2,
-    /// A device can never become ready by waiting.
-    Failed = 3,
-}
+pub use report::Exit;
 
 /// What the command line asked for, after config and kernel command line.
 struct Job {
@@ -67,7 +54,7 @@ pub fn run(cli: Cli) -> i32 {
     let wait_args = match cli.command {
         Some(cli::Command::Status) if cli.wait != cli::WaitArgs::default() => {
             eprintln!("netsettle: status evaluates once: --timeout, --exit-if-exists, --fail-fast and --seq-* do not apply");
-            return Exit::Usage as i32;
+            return Exit::Usage.code();
         }
         Some(cli::Command::Status) => None,
         None => Some(cli.wait),
@@ -85,7 +72,7 @@ pub fn run(cli: Cli) -> i32 {
                 ..Report::default()
             };
             print(&report, format, common.quiet);
-            return Exit::Ready as i32;
+            return Exit::Ready.code();
         }
         Err(msg) => {
             log::error!("{msg}");
@@ -94,9 +81,9 @@ pub fn run(cli: Cli) -> i32 {
             let mut ev = Evaluator::new(root, Settings::default(), &[]);
             let mut report = ev.evaluate();
             report.ready = false;
-            report.exit_code = Exit::Usage as i32;
+            report.exit_code = Exit::Usage.code();
             print(&report, format, false);
-            return Exit::Usage as i32;
+            return Exit::Usage.code();
         }
     };
 
@@ -214,6 +201,3 @@ fn print(report: &Report, format: Format, quiet: bool) {
     };
     let _ = written.and_then(|_| out.flush());
 }
-
-/// The default deadline.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);

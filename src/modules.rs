@@ -3,7 +3,7 @@
 //! blacklisted.
 //!
 //! Reads `sys/module/NAME/initstate` (Documentation/ABI/testing/sysfs-module),
-//! `proc/modules`, `proc/PID/stat` and `proc/PID/cmdline` (proc(5)),
+//! `proc/PID/stat` and `proc/PID/cmdline` (proc(5)),
 //! `lib/modules/REL/modules.{alias,builtin.modinfo,dep,builtin}` (depmod(8),
 //! matched with fnmatch(3) as libkmod does) and `modprobe.d(5)` files.
 
@@ -373,23 +373,6 @@ fn state_in_sysfs(root: &Root, name: &str) -> Option<ModState> {
         None if root.path(format!("{dir}/holders")).is_dir() => Some(ModState::Coming),
         None => Some(ModState::Builtin),
     }
-}
-
-/// Parses `proc/modules` (`name size refcnt deps State offset [taints]`):
-/// `Live`, `Loading` and `Unloading` become Live, Coming and Going.
-pub fn parse_proc_modules(text: &str) -> Vec<(String, ModState)> {
-    text.lines()
-        .filter_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let state = match *words.get(4)? {
-                "Live" => ModState::Live,
-                "Loading" => ModState::Coming,
-                "Unloading" => ModState::Going,
-                _ => return None,
-            };
-            Some((normalize(words[0]), state))
-        })
-        .collect()
 }
 
 /// A running `modprobe`.
@@ -832,7 +815,6 @@ mod tests {
             let _ = fnmatch(&a, &b);
             let _ = modprobe_args(b.as_bytes());
             let _ = parse_stat(&a);
-            let _ = parse_proc_modules(&b);
             let _ = blacklisted_in(&a);
             let _ = AliasDb::parse(&format!("alias {a} m\nalias {b} n\n"), None).matches(&b);
         }
@@ -1040,25 +1022,6 @@ alias incomplete
         for (name, want) in table {
             assert_eq!(module_state(&root, name), want, "case {name}");
         }
-    }
-
-    #[test]
-    fn parse_proc_modules_maps_states_and_skips_garbage() {
-        let text = "\
-mlx4_en 147456 0 - Live 0xffffffffc0a5d000
-mlx4_core 372736 1 mlx4_en, Loading 0x0000000000000000 (OE+)
-e1000 155648 0 - Unloading 0xffffffffc0300000
-short line
-bogus 1 2 - Sleeping 0x0
-";
-        assert_eq!(
-            parse_proc_modules(text),
-            [
-                ("mlx4_en".to_string(), ModState::Live),
-                ("mlx4_core".to_string(), ModState::Coming),
-                ("e1000".to_string(), ModState::Going),
-            ]
-        );
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! The decision: a snapshot, the kernel log and the settings in, a report
 //! out. No I/O here, so every state and reason is tested with plain data.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{IpoibMode, Settings};
 use crate::drivers;
 use crate::kmsg::{self, ProbeFailure, Record};
 use crate::modules::{fnmatch, normalize, ModState};
 use crate::report::{
-    DeviceReport, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
+    DeviceReport, Exit, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
 };
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Dirty, Snapshot};
 use crate::sysfs::{Netdev, PciFunction, TYPE_INFINIBAND};
 use crate::udevdb::DbState;
 
@@ -106,6 +106,45 @@ fn looks_like_error(text: &str) -> bool {
     .any(|w| t.contains(w))
 }
 
+/// What the decision says of one device.
+#[derive(Debug, Clone, PartialEq)]
+struct Verdict {
+    state: State,
+    /// One line for the operator; `None` only when plainly ready.
+    reason: Option<String>,
+    /// Waiting can never make it ready: the reason names the certain cause.
+    certain: bool,
+}
+
+impl Verdict {
+    /// A state that needs no explanation.
+    fn plain(state: State) -> Verdict {
+        Verdict {
+            state,
+            reason: None,
+            certain: false,
+        }
+    }
+
+    /// A state with the reason for it; waiting may still change it.
+    fn because(state: State, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            state,
+            reason: Some(reason.into()),
+            certain: false,
+        }
+    }
+
+    /// A state waiting cannot change, with its certain cause.
+    fn certain(state: State, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            state,
+            reason: Some(reason.into()),
+            certain: true,
+        }
+    }
+}
+
 struct Ctx<'a> {
     snap: &'a Snapshot,
     log: &'a [Record],
@@ -148,13 +187,11 @@ impl Ctx<'_> {
             .copied()
             .filter(|n| !interface_ignored(self.settings, &n.name))
             .collect();
-        let (state, reason, certain) = if !all.is_empty() && netdevs.is_empty() && !self.explicit(f)
-        {
+        let verdict = if !all.is_empty() && netdevs.is_empty() && !self.explicit(f) {
             // Its interfaces exist and the user said not to care about them.
-            (
+            Verdict::because(
                 State::Ignored,
-                Some("every interface of it is on the ignore list".to_string()),
-                false,
+                "every interface of it is on the ignore list",
             )
         } else {
             self.decide(f, &netdevs)
@@ -166,16 +203,16 @@ impl Ctx<'_> {
             device: f.device.clone(),
             driver: f.driver.clone(),
             netdevs: all.iter().map(|n| n.name.clone()).collect(),
-            state,
-            reason,
-            certain_failure: certain,
+            state: verdict.state,
+            reason: verdict.reason,
+            certain_failure: verdict.certain,
             // Filled by crate::extras::apply.
             rdma_ports: Vec::new(),
             vfs: None,
         }
     }
 
-    fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> (State, Option<String>, bool) {
+    fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> Verdict {
         let explicit = self.explicit(f);
         if self
             .settings
@@ -184,35 +221,25 @@ impl Ctx<'_> {
             .iter()
             .any(|p| p.as_str() == f.addr)
         {
-            return (
-                State::Ignored,
-                Some(format!("{} is on the ignore list", f.addr)),
-                false,
-            );
+            return Verdict::because(State::Ignored, format!("{} is on the ignore list", f.addr));
         }
         if let Some(d) = f.driver.as_deref() {
             if drivers::is_passthrough(d) {
-                return (
+                return Verdict::because(
                     State::Passthrough,
-                    Some(format!("bound to pass-through driver {d}")),
-                    false,
+                    format!("bound to pass-through driver {d}"),
                 );
             }
             if driver_ignored(self.settings, d) {
-                return (
+                return Verdict::because(
                     State::Ignored,
-                    Some(format!("driver {d} is on the ignore list")),
-                    false,
+                    format!("driver {d} is on the ignore list"),
                 );
             }
             return self.bound(f, d, netdevs);
         }
         if f.is_vf && !explicit {
-            return (
-                State::Ignored,
-                Some("SR-IOV virtual function without a driver".into()),
-                false,
-            );
+            return Verdict::because(State::Ignored, "SR-IOV virtual function without a driver");
         }
         // The kernel removes the driver link when probe fails, so a failure
         // in the log with no driver bound now is the current state, unless
@@ -220,15 +247,11 @@ impl Ctx<'_> {
         let latest = self.failures.get_or_init(|| latest_failures(self.log));
         if let Some((failure, context)) = probe_failure(self.log, latest, &f.addr) {
             if !self.loading_again(f, &failure.driver) && !self.probed_since(&failure) {
-                return (
-                    State::ProbeFailed,
-                    Some(probe_reason(&failure, &context)),
-                    true,
-                );
+                return Verdict::certain(State::ProbeFailed, probe_reason(&failure, &context));
             }
         }
         if let Some(why) = self.given_up(f) {
-            return (State::ProbeFailed, Some(why), true);
+            return Verdict::certain(State::ProbeFailed, why);
         }
         self.unbound(f, explicit)
     }
@@ -350,7 +373,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn unbound(&self, f: &PciFunction, explicit: bool) -> (State, Option<String>, bool) {
+    fn unbound(&self, f: &PciFunction, explicit: bool) -> Verdict {
         let modalias = f.modalias.as_deref().unwrap_or("(no modalias)");
         let Some(matches) = self.snap.matches.get(&f.addr) else {
             let why = match &self.snap.kernel_release {
@@ -360,12 +383,9 @@ impl Ctx<'_> {
                 Some(_) => "the device has no modalias".to_string(),
                 None => "the kernel release is unknown".to_string(),
             };
-            return (
+            return Verdict::because(
                 State::NoDriver,
-                Some(format!(
-                    "no driver bound yet; cannot tell which module would bind it ({why})"
-                )),
-                false,
+                format!("no driver bound yet; cannot tell which module would bind it ({why})"),
             );
         };
         if matches.is_empty() {
@@ -373,11 +393,7 @@ impl Ctx<'_> {
         }
         let names: Vec<&str> = matches.iter().map(|m| m.module.as_str()).collect();
         if let Some(m) = names.iter().find(|m| loading(self.snap, m)) {
-            return (
-                State::NoDriver,
-                Some(format!("module {m} is loading")),
-                false,
-            );
+            return Verdict::because(State::NoDriver, format!("module {m} is loading"));
         }
         let blacklisted: Vec<(&str, &str)> = matches
             .iter()
@@ -391,100 +407,67 @@ impl Ctx<'_> {
                 .collect::<Vec<_>>()
                 .join(", ");
             if explicit {
-                return (
-                    State::NoDriver,
-                    Some(format!(
+                return Verdict::because(State::NoDriver, format!(
                         "every driver that matches is blacklisted: {list}; remove the blacklist entry or stop expecting {}",
                         f.addr
-                    )),
-                    false,
-                );
+                    ));
             }
-            return (
+            return Verdict::because(
                 State::Ignored,
-                Some(format!("every driver that matches is blacklisted: {list}")),
-                false,
+                format!("every driver that matches is blacklisted: {list}"),
             );
         }
         if let Some(m) = matches
             .iter()
             .find(|m| loaded(self.snap, &m.module) || m.builtin)
         {
-            return (
+            return Verdict::because(
                 State::NoDriver,
-                Some(format!(
+                format!(
                     "{} is loaded but has not bound {} (probe running or deferred)",
                     m.module, f.addr
-                )),
-                false,
+                ),
             );
         }
-        (
+        Verdict::because(
             State::NoDriver,
-            Some(format!(
+            format!(
                 "no driver bound; {} matches but is not loaded: modprobe {}",
                 names.join(", "),
                 names[0]
-            )),
-            false,
+            ),
         )
     }
 
     /// No alias of any module matches the function.
-    fn no_driver_anywhere(
-        &self,
-        f: &PciFunction,
-        explicit: bool,
-        modalias: &str,
-    ) -> (State, Option<String>, bool) {
+    fn no_driver_anywhere(&self, f: &PciFunction, explicit: bool, modalias: &str) -> Verdict {
         // An initramfs image carries only the modules its builder chose
         // (dracut's hostonly mode, initramfs-tools' MODULES=dep): the real
         // root's lib/modules may well have the driver.
         if self.snap.in_initramfs {
             if explicit {
-                return (
-                    State::NoDriver,
-                    Some(format!(
+                return Verdict::because(State::NoDriver, format!(
                         "no driver for {} in this initramfs (nothing in its modules.alias matches {modalias}): add the driver to the image",
                         f.addr
-                    )),
-                    false,
-                );
+                    ));
             }
-            return (
-                State::Ignored,
-                Some(format!(
+            return Verdict::because(State::Ignored, format!(
                     "no driver for it in this initramfs (nothing matches {modalias}); the real root loads it later"
-                )),
-                false,
-            );
+                ));
         }
         if self.snap.builtin_hidden {
-            return (
-                State::NoDriver,
-                Some(format!(
+            return Verdict::because(State::NoDriver, format!(
                     "no loadable module of kernel {} matches {modalias}, and a driver built into the kernel cannot be ruled out (its device aliases are not listed before Linux 6.18)",
                     self.release
-                )),
-                false,
-            );
+                ));
         }
-        (
-            State::NoDriver,
-            Some(format!(
+        Verdict::certain(State::NoDriver, format!(
                 "no module of kernel {} matches {modalias}: this kernel has no driver for the device",
                 self.release
-            )),
-            true,
-        )
+            ))
     }
 
-    fn bound(
-        &self,
-        f: &PciFunction,
-        driver: &str,
-        netdevs: &[&Netdev],
-    ) -> (State, Option<String>, bool) {
+    fn bound(&self, f: &PciFunction, driver: &str, netdevs: &[&Netdev]) -> Verdict {
         let ports: Vec<_> = self
             .snap
             .ib_ports
@@ -516,7 +499,7 @@ impl Ctx<'_> {
 
         if netdevs.is_empty() {
             if let Some(why) = drivers::no_netdev_by_design(driver, f) {
-                return (State::Ignored, Some(why), false);
+                return Verdict::because(State::Ignored, why);
             }
             // An empty net/ directory is also what a first netdev's
             // registration shows for a moment (the class directory is made
@@ -524,26 +507,21 @@ impl Ctx<'_> {
             // move settles it.
             match self.snap.netns_moved.get(&f.addr) {
                 Some(Some(trace)) if !self.explicit(f) => {
-                    return (
+                    return Verdict::because(
                         State::Ignored,
-                        Some(format!(
+                        format!(
                             "its netdev was moved into another network namespace (a pod: {trace})"
-                        )),
-                        false,
+                        ),
                     );
                 }
                 Some(trace) => {
                     let by = trace
                         .as_deref()
                         .map_or(String::new(), |t| format!(" (a pod: {t})"));
-                    return (
-                        State::NoNetdev,
-                        Some(format!(
+                    return Verdict::because(State::NoNetdev, format!(
                             "driver {driver} bound; its net/ directory lists no netdev here, as when one was moved into another network namespace{by}: if a container or VM took it, ignore the function (--ignore {})",
                             f.addr
-                        )),
-                        false,
-                    );
+                        ));
                 }
                 None => {}
             }
@@ -555,32 +533,29 @@ impl Ctx<'_> {
                 } else {
                     String::new()
                 };
-                return (
+                return Verdict::because(
                     State::NoNetdev,
-                    Some(format!("driver {driver} bound; {c}{by} is still loading")),
-                    false,
+                    format!("driver {driver} bound; {c}{by} is still loading"),
                 );
             }
         }
         if ipoib_netdevs < ipoib_needed {
-            return (
+            return Verdict::because(
                 State::NoNetdev,
-                Some(self.ipoib_reason(f, driver, ports.is_empty())),
-                false,
+                self.ipoib_reason(f, driver, ports.is_empty()),
             );
         }
         if netdevs.is_empty() && !only_ib {
-            return (State::NoNetdev, Some(self.eth_reason(f, driver)), false);
+            return Verdict::because(State::NoNetdev, self.eth_reason(f, driver));
         }
         if only_ib && !ipoib_wanted && self.settings.ipoib == IpoibMode::Auto && netdevs.is_empty()
         {
-            return (
+            return Verdict::because(
                 State::Ready,
-                Some(format!(
+                format!(
                     "InfiniBand only; kernel {} has no ib_ipoib, so no IPoIB netdev is expected",
                     self.release
-                )),
-                false,
+                ),
             );
         }
         if let Some(n) = netdevs.iter().find(|n| !self.processed(n)) {
@@ -598,7 +573,7 @@ impl Ctx<'_> {
                     n.name
                 ),
             };
-            return (State::NotProcessed, Some(why), false);
+            return Verdict::because(State::NotProcessed, why);
         }
         if let Some(n) = netdevs.iter().find(|n| self.leftover(n)) {
             let marker = if n.udev == DbState::Renaming {
@@ -606,16 +581,12 @@ impl Ctx<'_> {
             } else {
                 "ID_PROCESSING"
             };
-            return (
-                State::Ready,
-                Some(format!(
+            return Verdict::because(State::Ready, format!(
                     "udev's queue is empty but its database entry of {} still carries {marker}; {} keeps its name",
                     n.name, n.name
-                )),
-                false,
-            );
+                ));
         }
-        (State::Ready, None, false)
+        Verdict::plain(State::Ready)
     }
 
     /// Whether udev is done with a netdev (or need not be asked).
@@ -692,49 +663,169 @@ fn probe_reason(f: &ProbeFailure, context: &[&str]) -> String {
     s
 }
 
-/// Evaluates readiness: the heart of netsettle, pure.
-pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
-    let udev_matters = settings.wait_for_udev && snap.udev.running;
-    let release = snap.kernel_release.as_deref().unwrap_or("(unknown)");
-    let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
-    for n in &snap.netdevs {
-        if let Some(pci) = n.pci.as_deref() {
-            by_pci.entry(pci).or_default().push(n);
+impl<'a> Ctx<'a> {
+    fn new(snap: &'a Snapshot, log: &'a [Record], settings: &'a Settings) -> Ctx<'a> {
+        let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
+        for n in &snap.netdevs {
+            if let Some(pci) = n.pci.as_deref() {
+                by_pci.entry(pci).or_default().push(n);
+            }
+        }
+        Ctx {
+            snap,
+            log,
+            settings,
+            udev_matters: settings.wait_for_udev && snap.udev.running,
+            release: snap.kernel_release.as_deref().unwrap_or("(unknown)"),
+            by_pci,
+            owners: snap
+                .netdevs
+                .iter()
+                .filter(|n| {
+                    settings.expect.interfaces.contains(&n.name)
+                        || n.mac.as_deref().is_some_and(|m| {
+                            settings
+                                .expect
+                                .macs
+                                .iter()
+                                .any(|x| x.as_str().eq_ignore_ascii_case(m))
+                        })
+                })
+                .filter_map(|n| n.pci.as_deref())
+                .collect(),
+            failures: std::cell::OnceCell::new(),
+            by_device: std::cell::OnceCell::new(),
         }
     }
-    let ctx = Ctx {
-        snap,
-        log,
-        settings,
-        udev_matters,
-        release,
-        by_pci,
-        owners: snap
-            .netdevs
-            .iter()
-            .filter(|n| {
-                settings.expect.interfaces.contains(&n.name)
-                    || n.mac.as_deref().is_some_and(|m| {
-                        settings
-                            .expect
-                            .macs
-                            .iter()
-                            .any(|x| x.as_str().eq_ignore_ascii_case(m))
-                    })
-            })
-            .filter_map(|n| n.pci.as_deref())
-            .collect(),
-        failures: std::cell::OnceCell::new(),
-        by_device: std::cell::OnceCell::new(),
-    };
 
-    let devices: Vec<DeviceReport> = snap
-        .pci
-        .iter()
-        .filter(|f| (settings.auto && f.is_network()) || ctx.explicit(f))
-        .map(|f| ctx.device(f))
-        .collect();
+    /// Whether the function is watched at all.
+    fn watched(&self, f: &PciFunction) -> bool {
+        (self.settings.auto && f.is_network()) || self.explicit(f)
+    }
+}
 
+/// The decision of every watched device, kept between events: an event
+/// re-decides only the devices whose facts it changed ([`Dirty`]), and
+/// [`Decisions::report`] equals [`evaluate`] of the same snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decisions {
+    devices: BTreeMap<String, DeviceReport>,
+}
+
+impl Decisions {
+    /// Re-decides the devices `dirty` names (every one for [`Dirty::All`]);
+    /// returns the addresses whose decision changed, with their earlier
+    /// state (`None`: newly watched).
+    pub fn update(
+        &mut self,
+        snap: &Snapshot,
+        log: &[Record],
+        settings: &Settings,
+        dirty: &Dirty,
+    ) -> Vec<(String, Option<State>)> {
+        let mut changed = Vec::new();
+        if *dirty == Dirty::Nothing {
+            return changed;
+        }
+        let ctx = Ctx::new(snap, log, settings);
+        let gone: Vec<String> = match dirty {
+            Dirty::All => self
+                .devices
+                .keys()
+                .filter(|a| {
+                    snap.pci
+                        .binary_search_by(|f| f.addr.as_str().cmp(a.as_str()))
+                        .is_err()
+                })
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut decide = |addr: &str, f: Option<&PciFunction>| {
+            let new = f.filter(|f| ctx.watched(f)).map(|f| ctx.device(f));
+            let old = match &new {
+                Some(d) => self.devices.insert(addr.to_string(), d.clone()),
+                None => self.devices.remove(addr),
+            };
+            if old != new {
+                changed.push((addr.to_string(), old.map(|d| d.state)));
+            }
+        };
+        match dirty {
+            Dirty::Nothing => {}
+            Dirty::All => {
+                for a in gone {
+                    decide(&a, None);
+                }
+                for f in &snap.pci {
+                    decide(&f.addr, Some(f));
+                }
+            }
+            Dirty::Devices(addrs) => {
+                for a in addrs {
+                    let f = snap
+                        .pci
+                        .binary_search_by(|f| f.addr.as_str().cmp(a))
+                        .ok()
+                        .map(|i| &snap.pci[i]);
+                    decide(a, f);
+                }
+            }
+        }
+        changed
+    }
+
+    /// The decision of one device, if it is watched.
+    pub fn device(&self, addr: &str) -> Option<&DeviceReport> {
+        self.devices.get(addr)
+    }
+
+    /// Whether everything is ready: udev's queue, every device and every
+    /// expectation; the cheap question the wait asks after every event.
+    pub fn ready(&self, snap: &Snapshot, log: &[Record], settings: &Settings) -> bool {
+        let ctx = Ctx::new(snap, log, settings);
+        let udev_ok = !ctx.udev_matters || snap.udev.queue_empty;
+        udev_ok
+            && self.devices.values().all(|d| d.state.is_settled())
+            && expectations(&ctx, self.devices.values())
+                .iter()
+                .all(|e| e.met)
+            // Readiness beyond the netdev: links, RDMA ports, VFs (src/extras.rs).
+            && crate::extras::asked_met(snap, settings, self.devices.values())
+    }
+
+    /// Whether some device can never get ready by waiting.
+    pub fn certain_failure(&self) -> bool {
+        self.devices.values().any(|d| d.certain_failure)
+    }
+
+    /// Addresses of every watched device.
+    pub fn watched(&self) -> impl Iterator<Item = &str> {
+        self.devices.keys().map(String::as_str)
+    }
+
+    /// The first device still waited for.
+    pub fn first_unsettled(&self) -> Option<&DeviceReport> {
+        self.devices.values().find(|d| !d.state.is_settled())
+    }
+
+    /// The whole report.
+    pub fn report(&self, snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+        let ctx = Ctx::new(snap, log, settings);
+        assemble(&ctx, self.devices.values().cloned().collect())
+    }
+}
+
+/// Evaluates readiness: the heart of netsettle, pure.
+pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+    let mut d = Decisions::default();
+    d.update(snap, log, settings, &Dirty::All);
+    d.report(snap, log, settings)
+}
+
+fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
+    let (snap, log, settings) = (ctx.snap, ctx.log, ctx.settings);
+    let udev_matters = ctx.udev_matters;
     let interfaces: Vec<InterfaceReport> = snap
         .netdevs
         .iter()
@@ -749,7 +840,7 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
         })
         .collect();
 
-    let expectations = expectations(&ctx, &devices);
+    let expectations = expectations(ctx, devices.iter());
 
     // The first function of each address, as a linear `find` would pick.
     let mut pci_by_addr: HashMap<&str, &PciFunction> = HashMap::new();
@@ -824,15 +915,19 @@ pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report 
 /// The exit code a one-shot evaluation gives: 0 ready, 3 certain failure, 1 otherwise.
 pub fn status_code(report: &Report) -> i32 {
     if report.ready {
-        0
+        Exit::Ready
     } else if report.certain_failure() {
-        3
+        Exit::Failed
     } else {
-        1
+        Exit::NotReady
     }
+    .code()
 }
 
-fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
+fn expectations<'d>(
+    ctx: &Ctx,
+    devices: impl Iterator<Item = &'d DeviceReport> + Clone,
+) -> Vec<ExpectationReport> {
     let s = ctx.settings;
     let usable = |n: &&Netdev| ctx.processed(n) && !interface_ignored(s, &n.name);
     let netdevs = &ctx.snap.netdevs;
@@ -848,7 +943,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
     }
     for pci in &s.expect.pci {
         let met = devices
-            .iter()
+            .clone()
             .any(|d| d.pci == pci.as_str() && matches!(d.state, State::Ready | State::Passthrough));
         out.push(ExpectationReport {
             kind: "pci",
@@ -876,7 +971,7 @@ fn expectations(ctx: &Ctx, devices: &[DeviceReport]) -> Vec<ExpectationReport> {
             .iter()
             .filter(usable)
             .any(|n| n.driver.as_deref().is_some_and(|d| normalize(d) == want))
-            || devices.iter().any(|d| {
+            || devices.clone().any(|d| {
                 d.state == State::Ready && d.driver.as_deref().is_some_and(|x| normalize(x) == want)
             });
         out.push(ExpectationReport {

@@ -5,6 +5,31 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+/// Exit codes, documented in netsettle(8); the report carries the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Exit {
+    /// Ready, or the `--exit-if-exists` file appeared.
+    Ready = 0,
+    /// The deadline passed and something is not ready.
+    NotReady = 1,
+    /// Bad usage or configuration.
+    Usage = 2,
+    /// A device can never become ready by waiting.
+    Failed = 3,
+    /// Interrupted by SIGINT (128 + 2, as a shell reports it).
+    Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated = 143,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
 /// A device's state; the strings are part of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -52,19 +52,45 @@ impl Root {
     }
 
     /// Like [`Root::read_bytes`] with an explicit bound.
+    ///
+    /// Three syscalls per attribute: open, one read, close. No fstat: opened
+    /// with O_NONBLOCK, a FIFO in place of a file reads as empty at once, a
+    /// directory fails with EISDIR, and any other file is bounded by
+    /// `limit`. A read shorter than the page asked for is the end of a
+    /// sysfs or procfs attribute (they are produced whole by one `show()`)
+    /// and of a regular file, so no second read looks for EOF.
     pub fn read_bytes_limited(&self, rel: impl AsRef<Path>, limit: u64) -> Option<Vec<u8>> {
         let path = self.path(rel);
-        let file = open_regular(&path).ok()?;
-        // Room for a whole attribute up front: one read() for the data and
-        // one for EOF, instead of a 32-byte probe and a read per doubling.
-        let mut buf = Vec::with_capacity(limit.min(4096) as usize);
-        match file.take(limit).read_to_end(&mut buf) {
-            Ok(_) => Some(buf),
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path)
+            .map_err(|e| unreadable(&path, &e))
+            .ok()?;
+        let first = limit.min(4096) as usize;
+        let mut buf = vec![0u8; first];
+        let mut file = file.take(limit);
+        let result = loop {
+            match file.read(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = match result {
+            Ok(n) => n,
             Err(e) => {
-                log::debug!("reading {}: {e}", path.display());
-                None
+                unreadable(&path, &e);
+                return None;
+            }
+        };
+        buf.truncate(n);
+        if n == first && (n as u64) < limit {
+            if let Err(e) = file.read_to_end(&mut buf) {
+                unreadable(&path, &e);
+                return None;
             }
         }
+        Some(buf)
     }
 
     /// Reads a sysfs-style attribute as trimmed text (lossy for non-UTF-8).
@@ -132,6 +158,33 @@ impl Root {
         let mut names: Vec<OsString> = rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
         names.sort();
         names
+    }
+}
+
+/// Says why a file could not be read. Absence is normal (a device that
+/// vanished, an optional file), and so are the errors sysfs gives for an
+/// attribute a device does not support (EINVAL, EOPNOTSUPP, ENODEV,
+/// EAGAIN from a FIFO): debug only. Anything else (EACCES, EIO, ELOOP) may
+/// change a verdict and is a warning, once per path.
+fn unreadable(path: &Path, e: &io::Error) {
+    use std::sync::{Mutex, OnceLock};
+    let normal = matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::ENOTDIR | libc::EINVAL | libc::EOPNOTSUPP | libc::ENODEV)
+            | Some(libc::EAGAIN | libc::EISDIR | libc::ENXIO)
+    );
+    if normal {
+        log::debug!("reading {}: {e}", path.display());
+        return;
+    }
+    static WARNED: OnceLock<Mutex<std::collections::HashSet<PathBuf>>> = OnceLock::new();
+    let first = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .map(|mut w| w.insert(path.to_path_buf()))
+        .unwrap_or(false);
+    if first {
+        log::warn!("cannot read {}: {e}", path.display());
     }
 }
 

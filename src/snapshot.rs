@@ -108,6 +108,309 @@ impl Static {
     }
 }
 
+/// What an event says may have changed, so that only that is read again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// udev's database entry `run/udev/data/n<ifindex>`.
+    UdevEntry(u32),
+    /// udev's queue marker or control socket.
+    Udev,
+    /// The list of interfaces; with a name, that interface is read again
+    /// even if it was known (a remove and an add under the same name).
+    Netdevs(Option<String>),
+    /// One PCI function: added, removed, bound or unbound.
+    Pci(String),
+    /// Module states and `modprobe` processes.
+    Modules,
+    /// InfiniBand ports.
+    IbPorts,
+    /// Anything: read everything again.
+    Everything,
+}
+
+/// Which devices a change may have changed the decision for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Dirty {
+    /// None: nothing that readiness reads changed.
+    #[default]
+    Nothing,
+    /// These PCI functions' own facts changed.
+    Devices(BTreeSet<String>),
+    /// A fact every device depends on changed.
+    All,
+}
+
+impl Dirty {
+    /// Adds one device.
+    pub fn add(&mut self, addr: &str) {
+        match self {
+            Dirty::Nothing => *self = Dirty::Devices(BTreeSet::from([addr.to_string()])),
+            Dirty::Devices(set) => {
+                set.insert(addr.to_string());
+            }
+            Dirty::All => {}
+        }
+    }
+
+    /// Merges another.
+    pub fn merge(&mut self, other: Dirty) {
+        match other {
+            Dirty::Nothing => {}
+            Dirty::All => *self = Dirty::All,
+            Dirty::Devices(set) => {
+                for a in set {
+                    self.add(&a);
+                }
+            }
+        }
+    }
+}
+
+/// Keeps a [`Snapshot`] current: one full read at start, then each
+/// [`Change`] re-reads only what it names.
+pub struct Collector {
+    root: Root,
+    settings: Settings,
+    stat: Static,
+    snap: Snapshot,
+}
+
+impl Collector {
+    /// Prepares to read `root`; nothing is read until [`Collector::full`].
+    pub fn new(root: Root, settings: Settings, stat: Static) -> Collector {
+        Collector {
+            root,
+            settings,
+            stat,
+            snap: Snapshot::default(),
+        }
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// Mutable access, for facts read elsewhere (the kernel log's state).
+    pub fn snapshot_mut(&mut self) -> &mut Snapshot {
+        &mut self.snap
+    }
+
+    /// Reads everything.
+    pub fn full(&mut self) {
+        let kmsg_unreadable = self.snap.kmsg_unreadable.take();
+        self.snap = collect(&self.root, &self.settings, &mut self.stat);
+        self.snap.kmsg_unreadable = kmsg_unreadable;
+    }
+
+    /// Re-reads what the changes name; returns the devices whose facts changed.
+    pub fn apply(&mut self, changes: &BTreeSet<Change>) -> Dirty {
+        if changes.contains(&Change::Everything) {
+            self.full();
+            return Dirty::All;
+        }
+        let mut dirty = Dirty::Nothing;
+        let mut derive = false;
+        for change in changes {
+            match change {
+                Change::UdevEntry(ifindex) => dirty.merge(self.udev_entry(*ifindex)),
+                Change::Udev => {
+                    let udev = udevdb::udev_state(&self.root);
+                    if udev != self.snap.udev {
+                        self.snap.udev = udev;
+                        dirty = Dirty::All;
+                    }
+                }
+                Change::Netdevs(name) => {
+                    dirty.merge(self.netdevs(name.as_deref()));
+                    derive = true;
+                }
+                Change::Pci(addr) => {
+                    dirty.merge(self.pci(addr));
+                    derive = true;
+                }
+                Change::Modules => derive = true,
+                Change::IbPorts => {
+                    let ports = sysfs::ib_ports(&self.root);
+                    if ports != self.snap.ib_ports {
+                        self.snap.ib_ports = ports;
+                        dirty = Dirty::All;
+                        derive = true;
+                    }
+                }
+                Change::Everything => unreachable!("handled above"),
+            }
+        }
+        if derive {
+            dirty.merge(self.derive());
+        }
+        // Link and port states and VFs announce themselves through no event
+        // named here: read again at every refresh (src/extras.rs). They
+        // decide no device's state, so nothing is dirty by them.
+        self.snap.extras = crate::extras::collect(&self.root, &self.settings, &self.snap.pci);
+        dirty
+    }
+
+    fn udev_entry(&mut self, ifindex: u32) -> Dirty {
+        let Some(i) = self
+            .snap
+            .netdevs
+            .iter()
+            .position(|n| n.ifindex == Some(ifindex))
+        else {
+            // Not a netdev known here (yet): its entry is read when it appears.
+            return Dirty::Nothing;
+        };
+        let settings = &self.settings;
+        let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
+        let old = &self.snap.netdevs[i];
+        let fresh = sysfs::netdev(&self.root, &old.name, &named);
+        if fresh.as_ref() == Some(old) {
+            return Dirty::Nothing;
+        }
+        let mut dirty = Dirty::Nothing;
+        for pci in [&old.pci, &fresh.as_ref().and_then(|n| n.pci.clone())] {
+            match pci {
+                Some(p) => dirty.add(p),
+                None => dirty = Dirty::All,
+            }
+        }
+        match fresh {
+            Some(n) => self.snap.netdevs[i] = n,
+            // Gone since it was listed: the next listing settles it.
+            None => {
+                self.snap.netdevs.remove(i);
+            }
+        }
+        if self.names_expected() {
+            // Expectations by name or MAC decide which functions count as
+            // named by the user: any netdev change may move that.
+            dirty = Dirty::All;
+        }
+        dirty
+    }
+
+    fn names_expected(&self) -> bool {
+        !self.settings.expect.interfaces.is_empty() || !self.settings.expect.macs.is_empty()
+    }
+
+    fn netdevs(&mut self, reread: Option<&str>) -> Dirty {
+        let settings = &self.settings;
+        let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
+        let listed = sysfs::netdev_names(&self.root);
+        let mut dirty = Dirty::Nothing;
+        let touched = |pci: &Option<String>, dirty: &mut Dirty| match pci {
+            Some(p) => dirty.add(p),
+            None => *dirty = Dirty::All,
+        };
+        // Gone, or to be read again.
+        let mut kept = Vec::with_capacity(self.snap.netdevs.len());
+        for n in std::mem::take(&mut self.snap.netdevs) {
+            if listed.contains(&n.name) && reread != Some(n.name.as_str()) {
+                kept.push(n);
+            } else {
+                touched(&n.pci, &mut dirty);
+            }
+        }
+        let known: BTreeSet<String> = kept.iter().map(|n| n.name.clone()).collect();
+        for name in listed.iter().filter(|n| !known.contains(*n)) {
+            if let Some(n) = sysfs::netdev(&self.root, name, &named) {
+                touched(&n.pci, &mut dirty);
+                kept.push(n);
+            }
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        self.snap.netdevs = kept;
+        if dirty != Dirty::Nothing && self.names_expected() {
+            dirty = Dirty::All;
+        }
+        dirty
+    }
+
+    fn pci(&mut self, addr: &str) -> Dirty {
+        let fresh = sysfs::pci_function_if_present(&self.root, addr);
+        let pos = self
+            .snap
+            .pci
+            .binary_search_by(|f| f.addr.as_str().cmp(addr));
+        let changed = match (pos, fresh) {
+            (Ok(i), Some(f)) => {
+                let changed = self.snap.pci[i] != f;
+                self.snap.pci[i] = f;
+                changed
+            }
+            (Ok(i), None) => {
+                self.snap.pci.remove(i);
+                true
+            }
+            (Err(i), Some(f)) => {
+                self.snap.pci.insert(i, f);
+                true
+            }
+            (Err(_), None) => false,
+        };
+        let mut d = Dirty::Nothing;
+        if changed {
+            d.add(addr);
+        }
+        d
+    }
+
+    /// Recomputes what follows from the functions and netdevs (which
+    /// modules matter, their states, modprobes, per-function extras) and
+    /// says which devices that changed.
+    fn derive(&mut self) -> Dirty {
+        let derived = derive(&self.root, &self.settings, &mut self.stat, &self.snap);
+        let mut dirty = Dirty::Nothing;
+        let s = &mut self.snap;
+        if derived.modules != s.modules
+            || derived.modprobes != s.modprobes
+            || derived.ipoib_available != s.ipoib_available
+            || derived.builtin_hidden != s.builtin_hidden
+        {
+            dirty = Dirty::All;
+        }
+        for addr in keys_differing(&s.matches, &derived.matches)
+            .chain(keys_differing(&s.enabled, &derived.enabled))
+            .chain(keys_differing(&s.netns_moved, &derived.netns_moved))
+        {
+            dirty.add(&addr);
+        }
+        s.modules = derived.modules;
+        s.modprobes = derived.modprobes;
+        s.ipoib_available = derived.ipoib_available;
+        s.builtin_hidden = derived.builtin_hidden;
+        s.matches = derived.matches;
+        s.enabled = derived.enabled;
+        s.netns_moved = derived.netns_moved;
+        dirty
+    }
+}
+
+/// Keys whose values differ between two maps (present in one only, too).
+fn keys_differing<'a, V: PartialEq>(
+    a: &'a BTreeMap<String, V>,
+    b: &'a BTreeMap<String, V>,
+) -> impl Iterator<Item = String> + 'a {
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .chain(b.keys().filter(|k| !a.contains_key(*k)).cloned())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Facts that follow from the functions and netdevs.
+struct Derived {
+    modules: BTreeMap<String, ModState>,
+    modprobes: Vec<Modprobe>,
+    matches: BTreeMap<String, Vec<AliasMatch>>,
+    ipoib_available: Option<bool>,
+    builtin_hidden: bool,
+    enabled: BTreeMap<String, bool>,
+    netns_moved: BTreeMap<String, Option<String>>,
+}
+
 /// Reads a snapshot.
 pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot {
     let udev = udevdb::udev_state(root);
@@ -120,7 +423,31 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     // counts as empty only if it was empty on both sides of those reads.
     let mut udev = udev;
     udev.queue_empty &= udevdb::queue_empty(root);
+    let mut snap = Snapshot {
+        udev,
+        pci,
+        netdevs,
+        ib_ports,
+        kernel_release: stat.release.clone(),
+        blacklist: stat.blacklist.clone(),
+        in_initramfs: stat.in_initramfs,
+        ..Snapshot::default()
+    };
+    let d = derive(root, settings, stat, &snap);
+    snap.modules = d.modules;
+    snap.modprobes = d.modprobes;
+    snap.matches = d.matches;
+    snap.ipoib_available = d.ipoib_available;
+    snap.builtin_hidden = d.builtin_hidden;
+    snap.enabled = d.enabled;
+    snap.netns_moved = d.netns_moved;
+    // RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
+    snap.extras = crate::extras::collect(root, settings, &snap.pci);
+    snap
+}
 
+fn derive(root: &Root, settings: &Settings, stat: &mut Static, snap: &Snapshot) -> Derived {
+    let (pci, netdevs, ib_ports) = (&snap.pci, &snap.netdevs, &snap.ib_ports);
     let watched = |f: &&PciFunction| {
         (settings.auto && f.is_network())
             || settings.expect.pci.iter().any(|p| p.as_str() == f.addr)
@@ -190,23 +517,13 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         }
     }
 
-    let extras = crate::extras::collect(root, settings, &pci);
-    Snapshot {
-        udev,
-        pci,
-        netdevs,
-        ib_ports,
+    Derived {
         modules: module_states,
         modprobes,
-        kernel_release: stat.release.clone(),
         matches,
         ipoib_available,
-        blacklist: stat.blacklist.clone(),
-        kmsg_unreadable: None,
         builtin_hidden,
-        in_initramfs: stat.in_initramfs,
         enabled,
         netns_moved,
-        extras,
     }
 }

@@ -2,6 +2,7 @@
 //! (Documentation/ABI/testing/sysfs-bus-pci, sysfs-class-net,
 //! sysfs-class-infiniband).
 
+use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -89,22 +90,42 @@ impl IbPort {
     }
 }
 
-/// Whether `s` looks like a PCI address (`0000:04:00.0`; Intel VMD domains
-/// have five digits, `10000:e0:17.0`).
-pub fn is_pci_addr(s: &str) -> bool {
-    let hex = |p: &str, n: std::ops::RangeInclusive<usize>| {
-        n.contains(&p.len()) && p.bytes().all(|c| c.is_ascii_hexdigit())
+/// The numbers of a PCI address as the kernel names a function
+/// (drivers/pci/probe.c `pci_setup_device`: `"%04x:%02x:%02x.%d"` of
+/// domain, bus, slot and function): a domain of at least four hex digits
+/// and no more than its value needs (Intel VMD and Hyper-V domains go past
+/// `ffff`), a two-digit bus, a slot up to 0x1f, a function 0-7. Hex case is
+/// not significant. The one parser every address goes through: sysfs
+/// names, kernel log lines and the user's `PCI=` values.
+pub fn parse_pci_addr(s: &str) -> Option<(u32, u8, u8, u8)> {
+    let hex = |t: &str, digits: std::ops::RangeInclusive<usize>| {
+        (digits.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(t, 16).ok())
+            .flatten()
     };
     let mut parts = s.split(':');
     let (Some(domain), Some(bus), Some(slot), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
-    let Some((dev, func)) = slot.split_once('.') else {
-        return false;
+    let (dev, func) = slot.split_once('.')?;
+    let d = hex(domain, 4..=8)?;
+    if format!("{d:04x}").len() != domain.len() {
+        return None;
+    }
+    let b = hex(bus, 2..=2)?;
+    let v = hex(dev, 2..=2).filter(|v| *v <= 0x1f)?;
+    let f = match func.as_bytes() {
+        [c @ b'0'..=b'7'] => c - b'0',
+        _ => return None,
     };
-    hex(domain, 4..=8) && hex(bus, 2..=2) && hex(dev, 2..=2) && hex(func, 1..=1)
+    Some((d, b as u8, v as u8, f))
+}
+
+/// Whether `s` is a PCI address as the kernel names functions ([`parse_pci_addr`]).
+pub fn is_pci_addr(s: &str) -> bool {
+    parse_pci_addr(s).is_some()
 }
 
 /// The nearest PCI function in a device path (`…/0000:00:03.0/virtio2/net/eth0`).
@@ -127,6 +148,16 @@ pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
     }
     out.sort_by(|a, b| a.addr.cmp(&b.addr));
     out
+}
+
+/// Reads one PCI function if `sys/bus/pci/devices/ADDR` exists.
+pub fn pci_function_if_present(root: &Root, addr: &str) -> Option<PciFunction> {
+    let present = is_pci_addr(addr)
+        && root
+            .path(Path::new("sys/bus/pci/devices").join(addr))
+            .symlink_metadata()
+            .is_ok();
+    present.then(|| pci_function(root, addr))
 }
 
 /// Reads one PCI function; a function that vanished reads as all-absent.
@@ -155,34 +186,56 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
 /// Lists every network interface that sits under a device (not `lo`,
 /// bridges, …) plus virtual ones named in `keep`, sorted by name.
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
-    let mut out = Vec::new();
-    for name in root.list("sys/class/net") {
-        let display = escape_name(name.as_bytes());
-        let link = Path::new("sys/class/net").join(&name);
-        let Some(real) = root.resolve_link(&link) else {
-            // A vanished interface, or a fake root's plain directory.
-            if !root.path(&link).is_dir() {
-                continue;
-            }
-            if !keep(&display) {
-                continue;
-            }
-            out.push(read_netdev(root, display, &link, None));
-            continue;
-        };
-        // Listed, then gone before it was read: removed, or renamed (its old
-        // link went away). The next evaluation sees it under its new name.
-        if !root.path(&real).is_dir() {
-            continue;
-        }
-        let pci = nearest_pci(&real);
-        if pci.is_none() && !keep(&display) {
-            continue;
-        }
-        out.push(read_netdev(root, display, &real, pci));
-    }
+    let mut out: Vec<Netdev> = root
+        .list("sys/class/net")
+        .into_iter()
+        .filter_map(|name| netdev_os(root, &name, keep))
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The names in `sys/class/net` (escaped as [`Netdev::name`] is).
+pub fn netdev_names(root: &Root) -> BTreeSet<String> {
+    root.list("sys/class/net")
+        .iter()
+        .map(|n| escape_name(n.as_bytes()))
+        .collect()
+}
+
+/// Reads one interface by its (escaped) name; `None` when it is gone or
+/// is not one [`netdevs`] would list.
+pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    // A name that needed no escaping is its own file name.
+    if escape_name(name.as_bytes()) == name {
+        return netdev_os(root, std::ffi::OsStr::new(name), keep);
+    }
+    root.list("sys/class/net")
+        .into_iter()
+        .find(|n| escape_name(n.as_bytes()) == name)
+        .and_then(|n| netdev_os(root, &n, keep))
+}
+
+fn netdev_os(root: &Root, name: &std::ffi::OsStr, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    let display = escape_name(name.as_bytes());
+    let link = Path::new("sys/class/net").join(name);
+    let Some(real) = root.resolve_link(&link) else {
+        // A vanished interface, or a fake root's plain directory.
+        if !root.path(&link).is_dir() || !keep(&display) {
+            return None;
+        }
+        return Some(read_netdev(root, display, &link, None));
+    };
+    // Listed, then gone before it was read: removed, or renamed (its old
+    // link went away). The next evaluation sees it under its new name.
+    if !root.path(&real).is_dir() {
+        return None;
+    }
+    let pci = nearest_pci(&real);
+    if pci.is_none() && !keep(&display) {
+        return None;
+    }
+    Some(read_netdev(root, display, &real, pci))
 }
 
 fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Netdev {
@@ -306,6 +359,13 @@ mod tests {
         assert!(!is_pci_addr("pci0000:00"));
         assert!(!is_pci_addr("0000:04:00:0"));
         assert!(!is_pci_addr("0000:0g:00.0"));
+        assert!(!is_pci_addr("0000:04:00.8"), "functions are 0-7");
+        assert!(!is_pci_addr("0000:04:20.0"), "slots are up to 0x1f");
+        assert!(
+            !is_pci_addr("00000:04:00.0"),
+            "a domain has no extra leading zeros"
+        );
+        assert!(is_pci_addr("0000:4B:1F.7"));
     }
 
     #[test]

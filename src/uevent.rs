@@ -1,9 +1,12 @@
 //! Kernel uevents from the `NETLINK_KOBJECT_UEVENT` socket, multicast group 1
 //! (the kernel's own; udevd re-broadcasts on group 2 after its rules ran).
-//! Every uevent that could change readiness triggers a full re-read, so the
-//! message only needs enough parsing to filter out the irrelevant ones.
+//! Each uevent names what changed (its SUBSYSTEM and DEVPATH), and only that
+//! is read again; events of other subsystems cost nothing.
 
+use std::collections::BTreeSet;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::snapshot::Change;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -42,29 +45,37 @@ pub fn parse(msg: &[u8]) -> Option<Uevent> {
 }
 
 impl Uevent {
+    /// What this event may have changed; `None` for events that cannot
+    /// change what netsettle reports (block, tty, cpu, memory, …): those
+    /// cost nothing.
+    pub fn change(&self) -> Option<Change> {
+        let last = self.devpath.rsplit('/').next().unwrap_or("");
+        Some(match self.subsystem.as_deref()? {
+            // add, remove, move (a rename: DEVPATH is the new name).
+            "net" => Change::Netdevs(Some(last.to_string()).filter(|n| !n.is_empty())),
+            "pci" if crate::sysfs::is_pci_addr(last) => Change::Pci(last.to_ascii_lowercase()),
+            "pci" => Change::Everything,
+            // A driver registered or went away; a module finished loading.
+            "module" | "drivers" => Change::Modules,
+            "infiniband" | "infiniband_verbs" => Change::IbPorts,
+            // A child device bound (virtio_net on a virtio device, mlx5's
+            // auxiliary eth device): its netdev follows.
+            "virtio" | "auxiliary" => Change::Netdevs(None),
+            _ => return None,
+        })
+    }
+
     /// Whether this event can change what netsettle reports.
     pub fn is_relevant(&self) -> bool {
-        matches!(
-            self.subsystem.as_deref(),
-            Some(
-                "net"
-                    | "pci"
-                    | "module"
-                    | "infiniband"
-                    | "drivers"
-                    | "virtio"
-                    | "auxiliary"
-                    | "infiniband_verbs"
-            )
-        )
+        self.change().is_some()
     }
 }
 
 /// What reading the socket found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Drained {
-    /// At least one relevant event arrived.
-    pub relevant: bool,
+    /// What the relevant events may have changed.
+    pub changes: BTreeSet<Change>,
     /// The kernel dropped events (ENOBUFS): only a full re-read is safe.
     pub overflow: bool,
 }
@@ -100,7 +111,7 @@ impl UeventSocket {
                 Ok(n) => {
                     if let Some(ev) = parse(&buf[..n]) {
                         log::debug!("uevent {}@{} ({:?})", ev.action, ev.devpath, ev.subsystem);
-                        out.relevant |= ev.is_relevant();
+                        out.changes.extend(ev.change());
                     }
                 }
                 Err(Errno::ENOBUFS) => out.overflow = true,
@@ -131,6 +142,44 @@ mod tests {
         assert!(ev.is_relevant());
         let block = parse(b"change@/devices/virtual/block/loop0\0SUBSYSTEM=block\0").unwrap();
         assert!(!block.is_relevant());
+    }
+
+    #[test]
+    fn each_uevent_names_what_to_read_again() {
+        let cases: [(&[u8], Option<Change>); 9] = [
+            (
+                b"move@/devices/pci0000:00/0000:00:03.0/virtio0/net/ens3\0SUBSYSTEM=net\0DEVPATH_OLD=/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0\0",
+                Some(Change::Netdevs(Some("ens3".into()))),
+            ),
+            (
+                b"bind@/devices/pci0000:00/0000:00:1c.0/0000:3B:00.1\0SUBSYSTEM=pci\0DRIVER=i40e\0",
+                Some(Change::Pci("0000:3b:00.1".into())),
+            ),
+            (
+                b"add@/devices/pci0000:00/pci_bus/0000:00\0SUBSYSTEM=pci\0",
+                Some(Change::Everything),
+            ),
+            (b"add@/module/mlx4_en\0SUBSYSTEM=module\0", Some(Change::Modules)),
+            (b"add@/bus/pci/drivers/e1000e\0SUBSYSTEM=drivers\0", Some(Change::Modules)),
+            (
+                b"add@/devices/pci0000:00/0000:4b:00.0/infiniband/mlx5_0\0SUBSYSTEM=infiniband\0",
+                Some(Change::IbPorts),
+            ),
+            (
+                b"bind@/devices/pci0000:00/0000:00:03.0/virtio0\0SUBSYSTEM=virtio\0",
+                Some(Change::Netdevs(None)),
+            ),
+            (b"change@/devices/virtual/mem/null\0SUBSYSTEM=mem\0", None),
+            (b"add@/devices/system/cpu/cpu1\0", None),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(
+                parse(msg).unwrap().change(),
+                want,
+                "{}",
+                String::from_utf8_lossy(msg)
+            );
+        }
     }
 
     #[test]

@@ -1,26 +1,29 @@
-//! The wait: re-evaluate on every kernel uevent and every change inotify
-//! sees under the root, until ready, the deadline, a certain failure
-//! (`--fail-fast`) or a signal. A slow tick is only a safety net for facts
-//! that announce themselves through neither (a `modprobe` process, a module's
-//! `initstate`).
+//! The wait: one full read at start, then every kernel uevent and every
+//! change inotify sees under the root re-reads only what it names, until
+//! ready, the deadline, a certain failure (`--fail-fast`) or a signal. A
+//! slow tick is only a safety net for facts that announce themselves
+//! through neither (a `modprobe` process, a module's `initstate`), and
+//! reads everything again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use inotify::{Inotify, WatchMask};
+use inotify::{Inotify, WatchDescriptor, WatchMask};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::config::Settings;
 use crate::kmsg::KernelLog;
+use crate::modules::ModState;
 use crate::notify::Notifier;
-use crate::readiness::{evaluate, status_code};
-use crate::report::{Report, State};
+use crate::readiness::Decisions;
+use crate::report::{Exit, Report, State};
 use crate::root::Root;
-use crate::snapshot::{self, Static};
+use crate::snapshot::{Change, Collector, Dirty, Static};
 use crate::uevent::UeventSocket;
 
 /// Re-evaluation period while something changes that announces itself
@@ -30,11 +33,6 @@ pub const TICK: Duration = Duration::from_secs(1);
 /// Re-evaluation period otherwise: only a safety net, since every other
 /// change comes as a uevent or an inotify event.
 pub const IDLE_TICK: Duration = Duration::from_secs(10);
-
-/// Exit code after SIGINT.
-pub const EXIT_SIGINT: i32 = 130;
-/// Exit code after SIGTERM.
-pub const EXIT_SIGTERM: i32 = 143;
 
 /// How to wait.
 #[derive(Debug, Clone)]
@@ -49,10 +47,10 @@ pub struct WaitOptions {
 pub struct Evaluator {
     root: Root,
     settings: Settings,
-    stat: Static,
+    collector: Collector,
     log: KernelLog,
+    decisions: Decisions,
     started: Instant,
-    last_states: BTreeMap<String, State>,
     warned_udev: bool,
 }
 
@@ -66,54 +64,102 @@ impl Evaluator {
         let stat = Static::load(&root, cmdline_blacklist);
         let log = KernelLog::open(&root);
         Evaluator {
+            collector: Collector::new(root.clone(), settings.clone(), stat),
             root,
             settings,
-            stat,
             log,
+            decisions: Decisions::default(),
             started: Instant::now(),
-            last_states: BTreeMap::new(),
             warned_udev: false,
         }
     }
 
-    /// Reads the system and decides, logging every state change.
+    /// Reads the whole system and decides.
     pub fn evaluate(&mut self) -> Report {
-        self.log.refresh();
-        let mut snap = snapshot::collect(&self.root, &self.settings, &mut self.stat);
-        snap.kmsg_unreadable = self.log.unreadable().map(str::to_string);
+        self.refresh(&BTreeSet::from([Change::Everything]));
+        self.report()
+    }
+
+    /// Re-reads what `changes` name and the kernel log's new records, and
+    /// re-decides the devices that touched, logging every state change.
+    pub fn refresh(&mut self, changes: &BTreeSet<Change>) {
+        let log_changed = self.log.refresh();
+        let mut dirty = self.collector.apply(changes);
+        let unreadable = self.log.unreadable().map(str::to_string);
+        let snap = self.collector.snapshot_mut();
+        if snap.kmsg_unreadable != unreadable {
+            snap.kmsg_unreadable = unreadable;
+            dirty = Dirty::All;
+        }
+        let snap = self.collector.snapshot();
+        if log_changed {
+            // Only an unbound function's decision reads the kernel log.
+            for f in snap.pci.iter().filter(|f| f.driver.is_none()) {
+                dirty.add(&f.addr);
+            }
+        }
         if !snap.udev.running && self.settings.wait_for_udev && !self.warned_udev {
             log::warn!(
                 "udevd is not running (no live run/udev/control): not waiting for the udev queue or database"
             );
             self.warned_udev = true;
         }
-        let mut report = evaluate(&snap, self.log.records(), &self.settings);
-        report.elapsed_ms = self.elapsed().as_millis() as u64;
-        for d in &report.devices {
-            let old = self.last_states.insert(d.pci.clone(), d.state);
-            if old != Some(d.state) {
-                let from = old.map_or("new", State::as_str);
-                // Ready with a reason is ready despite something odd (a
-                // leftover udev marker): worth a warning in the journal.
-                let level = if d.state == State::Ready && d.reason.is_some() {
-                    log::Level::Warn
-                } else {
-                    log::Level::Info
-                };
-                log::log!(
-                    level,
-                    "{}: {} -> {} ({} ms){}",
-                    d.pci,
-                    from,
-                    d.state.as_str(),
-                    report.elapsed_ms,
-                    d.reason
-                        .as_deref()
-                        .map_or(String::new(), |r| format!(": {r}"))
-                );
+        let changed = self
+            .decisions
+            .update(snap, self.log.records(), &self.settings, &dirty);
+        let ms = self.elapsed().as_millis();
+        for (addr, old) in changed {
+            let Some(d) = self.decisions.device(&addr) else {
+                log::info!("{addr}: gone ({ms} ms)");
+                continue;
+            };
+            if old == Some(d.state) {
+                continue;
             }
+            // Ready with a reason is ready despite something odd (a
+            // leftover udev marker): worth a warning in the journal.
+            let level = if d.state == State::Ready && d.reason.is_some() {
+                log::Level::Warn
+            } else {
+                log::Level::Info
+            };
+            log::log!(
+                level,
+                "{addr}: {} -> {} ({ms} ms){}",
+                old.map_or("new", State::as_str),
+                d.state.as_str(),
+                d.reason
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(": {r}"))
+            );
         }
+    }
+
+    /// The report of the current decisions.
+    pub fn report(&self) -> Report {
+        let mut report = self.decisions.report(
+            self.collector.snapshot(),
+            self.log.records(),
+            &self.settings,
+        );
+        report.elapsed_ms = self.elapsed().as_millis() as u64;
         report
+    }
+
+    /// Whether everything is ready now.
+    fn ready(&self) -> bool {
+        self.decisions.ready(
+            self.collector.snapshot(),
+            self.log.records(),
+            &self.settings,
+        )
+    }
+
+    /// Whether a module is being loaded: its end announces itself through
+    /// no event a fake root sends, so the tick shortens.
+    fn loading_modules(&self) -> bool {
+        let snap = self.collector.snapshot();
+        !snap.modprobes.is_empty() || snap.modules.values().any(|s| *s == ModState::Coming)
     }
 
     /// Time since this evaluator was made.
@@ -125,6 +171,55 @@ impl Evaluator {
     fn kmsg_fd(&self) -> Option<BorrowedFd<'_>> {
         self.log.raw_fd()
     }
+
+    /// One line for systemd's STATUS=, naming what is still awaited.
+    fn status_line(&self, ready: bool) -> String {
+        let secs = self.elapsed().as_secs();
+        if ready {
+            return "all network devices ready".into();
+        }
+        let udev = self.collector.snapshot().udev;
+        match self.decisions.first_unsettled() {
+            Some(d) => format!(
+                "waiting for {} ({}): {} ({secs} s)",
+                d.pci,
+                d.state.as_str(),
+                d.reason.as_deref().unwrap_or("")
+            ),
+            None if !udev.queue_empty && udev.running => {
+                format!("waiting for the udev queue ({secs} s)")
+            }
+            None => format!("waiting for expected interfaces ({secs} s)"),
+        }
+    }
+}
+
+/// What the wait loop sees at one look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    /// Everything is ready.
+    pub ready: bool,
+    /// The `--exit-if-exists` file exists.
+    pub exit_file: bool,
+    /// `--fail-fast` was asked for.
+    pub fail_fast: bool,
+    /// Some device can never get ready by waiting.
+    pub certain_failure: bool,
+    /// The deadline has passed.
+    pub past_deadline: bool,
+}
+
+/// The wait loop's decision: stop with this exit code, or keep waiting.
+pub fn decide(look: Look) -> Option<Exit> {
+    if look.ready || look.exit_file {
+        Some(Exit::Ready)
+    } else if look.certain_failure && (look.fail_fast || look.past_deadline) {
+        Some(Exit::Failed)
+    } else if look.past_deadline {
+        Some(Exit::NotReady)
+    } else {
+        None
+    }
 }
 
 /// Directories whose changes matter, relative to the root.
@@ -132,7 +227,7 @@ impl Evaluator {
 /// On the running system sysfs changes arrive as uevents (sysfs itself
 /// sends no inotify events) and the kernel log is polled directly; the
 /// watches there are for udev's files. A fake root has only inotify.
-fn watch_dirs(root: &Root, report: &Report) -> Vec<PathBuf> {
+fn watch_dirs<'a>(root: &Root, functions: impl Iterator<Item = &'a str>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = ["run/udev", "run/udev/data"]
         .iter()
         .map(PathBuf::from)
@@ -151,9 +246,9 @@ fn watch_dirs(root: &Root, report: &Report) -> Vec<PathBuf> {
         ] {
             dirs.push(d.into());
         }
-        // Driver links appear inside the function's own directory.
-        for d in report.devices.iter().filter(|d| !d.state.is_settled()) {
-            dirs.push(Path::new("sys/bus/pci/devices").join(&d.pci));
+        // Driver links and `enable` change inside the function's own directory.
+        for addr in functions {
+            dirs.push(Path::new("sys/bus/pci/devices").join(addr));
         }
     }
     dirs
@@ -166,6 +261,205 @@ const DIR_MASK: WatchMask = WatchMask::CREATE
     .union(WatchMask::CLOSE_WRITE)
     .union(WatchMask::MODIFY)
     .union(WatchMask::ATTRIB);
+
+/// inotify watches, each knowing the root-relative directory it watches, so
+/// an event names what to read again.
+struct Watches {
+    inotify: Inotify,
+    dirs: HashMap<WatchDescriptor, PathBuf>,
+    watched: HashSet<PathBuf>,
+    /// A watch could not be added for another reason than absence (ENOSPC:
+    /// `fs.inotify.max_user_watches`): changes there are only seen by the tick.
+    incomplete: bool,
+}
+
+impl Watches {
+    fn new() -> Option<Watches> {
+        let inotify = Inotify::init()
+            .map_err(|e| log::warn!("inotify unavailable ({e}); falling back to a {TICK:?} tick"))
+            .ok()?;
+        Some(Watches {
+            inotify,
+            dirs: HashMap::new(),
+            watched: HashSet::new(),
+            incomplete: false,
+        })
+    }
+
+    fn add(&mut self, root: &Root, dir: &Path, real: &Path) {
+        match self.inotify.watches().add(real, DIR_MASK) {
+            Ok(wd) => {
+                self.dirs.insert(wd, dir.to_path_buf());
+                self.watched.insert(dir.to_path_buf());
+            }
+            // Absent directories are normal (no udevd yet, no IB stack).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                if !self.incomplete {
+                    log::warn!(
+                        "cannot watch {} ({e}); re-reading every {TICK:?} instead",
+                        root.path(dir).display()
+                    );
+                }
+                self.incomplete = true;
+            }
+        }
+    }
+
+    /// Watches every directory whose changes matter now.
+    fn cover(&mut self, ev: &Evaluator) {
+        for dir in watch_dirs(&ev.root, ev.decisions.watched()) {
+            if !self.watched.contains(&dir) {
+                self.add(&ev.root, &dir, &ev.root.path(&dir));
+            }
+        }
+    }
+
+    /// Reads the queued events into the changes they name.
+    fn read(&mut self, buf: &mut [u8], changes: &mut BTreeSet<Change>) {
+        while let Ok(events) = self.inotify.read_events(buf) {
+            let mut any = false;
+            for e in events {
+                any = true;
+                if e.mask.contains(inotify::EventMask::Q_OVERFLOW) {
+                    changes.insert(Change::Everything);
+                    continue;
+                }
+                if e.mask.contains(inotify::EventMask::IGNORED) {
+                    // The directory is gone (a removed function): watch it
+                    // again if it comes back.
+                    if let Some(dir) = self.dirs.remove(&e.wd) {
+                        self.watched.remove(&dir);
+                    }
+                    continue;
+                }
+                match self.dirs.get(&e.wd) {
+                    Some(dir) => changes.extend(change_of(dir, e.name)),
+                    None => {
+                        changes.insert(Change::Everything);
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+}
+
+/// An [`Evaluator`] that follows a root through inotify one step at a
+/// time, as the wait does between polls: the incremental path, without the
+/// waiting (tests and benchmarks drive it).
+pub struct Follower {
+    ev: Evaluator,
+    watches: Watches,
+    buf: Vec<u8>,
+}
+
+impl Follower {
+    /// Reads everything once and starts watching; `None` without inotify.
+    pub fn new(mut ev: Evaluator) -> Option<Follower> {
+        let mut watches = Watches::new()?;
+        ev.refresh(&BTreeSet::from([Change::Everything]));
+        watches.cover(&ev);
+        Some(Follower {
+            ev,
+            watches,
+            buf: vec![0; 4096],
+        })
+    }
+
+    /// Takes in the events queued so far; `tick` adds what the wait's
+    /// short tick reads (module states and `modprobe` processes, which send
+    /// no inotify events).
+    pub fn step(&mut self, tick: bool) {
+        let mut changes = BTreeSet::new();
+        self.watches.read(&mut self.buf, &mut changes);
+        if tick {
+            changes.insert(Change::Modules);
+        }
+        self.ev.refresh(&changes);
+        if changes.iter().any(|c| !matches!(c, Change::UdevEntry(_))) {
+            self.watches.cover(&self.ev);
+        }
+    }
+
+    /// The report of the current decisions.
+    pub fn report(&self) -> Report {
+        self.ev.report()
+    }
+}
+
+/// What a change of `name` in the watched directory `dir` may have changed.
+fn change_of(dir: &Path, name: Option<&OsStr>) -> Option<Change> {
+    let name = name.and_then(OsStr::to_str);
+    let dir = dir.to_str()?;
+    match (dir, name) {
+        // Complete entries are renamed into place; `.#n42…` temp files are not news.
+        ("run/udev/data", Some(n)) => n
+            .strip_prefix('n')
+            .and_then(|i| i.parse().ok())
+            .map(Change::UdevEntry),
+        ("run/udev/data", None) => Some(Change::Everything),
+        ("run/udev", Some("queue" | "control")) => Some(Change::Udev),
+        ("run/udev", Some("data")) | ("run", Some("udev")) => Some(Change::Everything),
+        ("run/udev" | "run", _) => None,
+        ("sys/class/net", n) => Some(Change::Netdevs(n.map(str::to_string))),
+        ("sys/bus/pci/devices", Some(addr)) => Some(Change::Pci(addr.to_ascii_lowercase())),
+        ("sys/class/infiniband", _) => Some(Change::IbPorts),
+        ("sys/module", _) => Some(Change::Modules),
+        // The kernel log is read on every wake anyway.
+        ("dev", _) => None,
+        // Anything else is the --exit-if-exists directory: checked on every wake.
+        (d, _) => d
+            .strip_prefix("sys/bus/pci/devices/")
+            .map(|addr| Change::Pci(addr.to_string())),
+    }
+}
+
+/// Which descriptor a poll entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Signals,
+    Uevents,
+    Inotify,
+    Kmsg,
+}
+
+/// The descriptors one poll waits on, each knowing what it is.
+struct PollSet<'a> {
+    fds: Vec<PollFd<'a>>,
+    sources: Vec<Source>,
+}
+
+impl<'a> PollSet<'a> {
+    fn new() -> Self {
+        PollSet {
+            fds: Vec::with_capacity(4),
+            sources: Vec::with_capacity(4),
+        }
+    }
+
+    fn add(&mut self, source: Source, fd: Option<BorrowedFd<'a>>) {
+        if let Some(fd) = fd {
+            self.fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            self.sources.push(source);
+        }
+    }
+
+    /// Polls until something is readable or `timeout`; returns what is.
+    fn wait(mut self, timeout: Duration) -> Vec<Source> {
+        let ms = u16::try_from(timeout.as_millis().max(1)).unwrap_or(u16::MAX);
+        let _ = poll(&mut self.fds, PollTimeout::from(ms));
+        let wake = PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP;
+        self.fds
+            .iter()
+            .zip(&self.sources)
+            .filter(|(f, _)| f.revents().is_some_and(|r| r.intersects(wake)))
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
 
 /// Waits until ready, the deadline, a certain failure with `fail_fast`, or a
 /// signal; returns the final report with its exit code set.
@@ -190,9 +484,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
     } else {
         None
     };
-    let mut inotify = Inotify::init()
-        .map_err(|e| log::warn!("inotify unavailable ({e}); falling back to a {TICK:?} tick"))
-        .ok();
+    let mut watches = Watches::new();
     let exit_file_dir = opts
         .exit_if_exists
         .as_ref()
@@ -200,48 +492,49 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
 
     let mut buf = [0u8; 4096];
     let mut announced = false;
+    let mut changes = BTreeSet::from([Change::Everything]);
     loop {
-        let mut report = ev.evaluate();
+        ev.refresh(&changes);
         let now = Instant::now();
-        let done_code = if report.ready {
-            Some(0)
-        } else if opts.exit_if_exists.as_ref().is_some_and(|p| p.exists()) {
-            log::info!(
-                "{} exists: done",
-                opts.exit_if_exists
-                    .as_ref()
-                    .map_or(String::new(), |p| p.display().to_string())
-            );
-            Some(0)
-        } else if fail_fast && report.certain_failure() {
-            Some(3)
-        } else if now >= deadline {
-            Some(status_code(&report))
-        } else {
-            None
+        let ready = ev.ready();
+        let exit_file = opts.exit_if_exists.as_ref().is_some_and(|p| p.exists());
+        let look = Look {
+            ready,
+            exit_file,
+            fail_fast,
+            certain_failure: ev.decisions.certain_failure(),
+            past_deadline: now >= deadline,
         };
-        if let Some(code) = done_code {
-            report.exit_code = code;
+        if let Some(code) = decide(look) {
+            if exit_file && !ready {
+                log::info!(
+                    "{} exists: done",
+                    opts.exit_if_exists
+                        .as_ref()
+                        .map_or(String::new(), |p| p.display().to_string())
+                );
+            }
+            let mut report = ev.report();
+            report.exit_code = code.code();
             // The time of the decision, not of the read before it: past the
             // deadline, the report never says less than the deadline.
             let decided = now.duration_since(ev.started).as_millis() as u64;
             report.elapsed_ms = report.elapsed_ms.max(decided);
-            notifier.status(&status_line(&report));
+            notifier.status(&ev.status_line(ready));
             // Without watches (ready at the first look) the close is cheap.
-            if let Some(ino) = inotify.take().filter(|_| announced) {
-                close_in_child(ino);
+            if let Some(w) = watches.take().filter(|_| announced) {
+                close_in_child(w.inotify);
             }
             return report;
         }
-        notifier.status(&status_line(&report));
+        notifier.status(&ev.status_line(false));
 
-        if let Some(ino) = inotify.as_mut() {
-            for dir in watch_dirs(&ev.root, &report) {
-                // Absent directories are normal (no udevd yet, no IB stack).
-                let _ = ino.watches().add(ev.root.path(&dir), DIR_MASK);
-            }
+        // A udev entry changes no directory worth watching.
+        let layout_changed = changes.iter().any(|c| !matches!(c, Change::UdevEntry(_)));
+        if let Some(w) = watches.as_mut().filter(|_| layout_changed) {
+            w.cover(ev);
             if let Some(dir) = &exit_file_dir {
-                let _ = ino.watches().add(dir, DIR_MASK);
+                w.add(&ev.root, dir, dir);
             }
         }
 
@@ -255,87 +548,79 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             announced = true;
         }
         let blind = (ev.root.is_system() && uevents.is_none())
-            || inotify.is_none()
+            || watches.as_ref().map_or(true, |w| w.incomplete)
             || exit_file_dir.as_ref().is_some_and(|d| !d.is_dir());
-        // Links and RDMA ports change without a uevent (src/extras.rs).
-        let blind = blind || crate::extras::needs_tick(&report);
-        let tick = if blind || !report.pending_modules.is_empty() {
+        // Links and RDMA ports change without an event (src/extras.rs).
+        let polled = crate::extras::needs_tick(ev.collector.snapshot(), &ev.settings);
+        let tick = if blind || ev.loading_modules() || polled {
             TICK
         } else {
             IDLE_TICK
         };
-        let timeout = (deadline - now).min(tick);
-        let mut fds: Vec<PollFd> = Vec::with_capacity(4);
-        let mut slots = [usize::MAX; 4];
-        if let Some(s) = &signals {
-            slots[0] = fds.len();
-            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
-        }
-        if let Some(u) = &uevents {
-            slots[1] = fds.len();
-            fds.push(PollFd::new(u.as_fd(), PollFlags::POLLIN));
-        }
-        if let Some(i) = &inotify {
-            slots[2] = fds.len();
-            fds.push(PollFd::new(i.as_fd(), PollFlags::POLLIN));
-        }
-        if let Some(k) = ev.kmsg_fd() {
-            slots[3] = fds.len();
-            fds.push(PollFd::new(k, PollFlags::POLLIN));
-        }
-        let ms = u16::try_from(timeout.as_millis().max(1)).unwrap_or(u16::MAX);
-        let _ = poll(&mut fds, PollTimeout::from(ms));
-        let readable = |slot: usize| {
-            fds.get(slot).and_then(|f| f.revents()).is_some_and(|r| {
-                r.intersects(PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP)
-            })
-        };
-        let sig_ready = readable(slots[0]);
-        let uev_ready = readable(slots[1]);
-        let ino_ready = readable(slots[2]);
-        drop(fds);
+        let mut set = PollSet::new();
+        set.add(Source::Signals, signals.as_ref().map(|s| s.as_fd()));
+        set.add(Source::Uevents, uevents.as_ref().map(|u| u.as_fd()));
+        set.add(Source::Inotify, watches.as_ref().map(|w| w.inotify.as_fd()));
+        set.add(Source::Kmsg, ev.kmsg_fd());
+        let woken = set.wait((deadline - now).min(tick));
 
-        if sig_ready {
-            if let Some(sig) = signals
-                .as_ref()
-                .and_then(|s| s.read_signal().ok().flatten())
-            {
-                match Signal::try_from(sig.ssi_signo as i32) {
-                    Ok(Signal::SIGHUP) => {
-                        log::warn!(
-                            "SIGHUP: current state follows; still waiting\n{}",
-                            report.to_text()
-                        );
-                    }
-                    Ok(s) => {
-                        let code = if s == Signal::SIGINT {
-                            EXIT_SIGINT
-                        } else {
-                            EXIT_SIGTERM
-                        };
-                        log::warn!("{s}: stopping before the devices are ready");
-                        let mut report = ev.evaluate();
-                        report.exit_code = code;
-                        return report;
-                    }
-                    Err(_) => {}
-                }
-            }
+        changes.clear();
+        if woken.is_empty() {
+            // The tick: what announces itself through no event, or all of
+            // it when some source is missing.
+            changes.insert(if blind || tick == IDLE_TICK {
+                Change::Everything
+            } else {
+                Change::Modules
+            });
         }
-        if uev_ready {
-            if let Some(u) = &uevents {
-                if u.drain().overflow {
-                    log::debug!("uevent buffer overflowed; re-reading everything");
+        for source in woken {
+            match source {
+                Source::Signals => {
+                    let Some(sig) = signals
+                        .as_ref()
+                        .and_then(|s| s.read_signal().ok().flatten())
+                    else {
+                        continue;
+                    };
+                    match Signal::try_from(sig.ssi_signo as i32) {
+                        Ok(Signal::SIGHUP) => {
+                            log::warn!(
+                                "SIGHUP: current state follows; still waiting\n{}",
+                                ev.report().to_text()
+                            );
+                        }
+                        Ok(s) => {
+                            let code = if s == Signal::SIGINT {
+                                Exit::Interrupted
+                            } else {
+                                Exit::Terminated
+                            };
+                            log::warn!("{s}: stopping before the devices are ready");
+                            let mut report = ev.evaluate();
+                            report.exit_code = code.code();
+                            return report;
+                        }
+                        Err(_) => {}
+                    }
                 }
-            }
-        }
-        if ino_ready {
-            if let Some(i) = inotify.as_mut() {
-                // Any event means "look again"; their content does not matter.
-                while i
-                    .read_events(&mut buf)
-                    .is_ok_and(|mut evs| evs.next().is_some())
-                {}
+                Source::Uevents => {
+                    if let Some(u) = &uevents {
+                        let drained = u.drain();
+                        if drained.overflow {
+                            log::debug!("uevent buffer overflowed; re-reading everything");
+                            changes.insert(Change::Everything);
+                        }
+                        changes.extend(drained.changes);
+                    }
+                }
+                Source::Inotify => {
+                    if let Some(w) = watches.as_mut() {
+                        w.read(&mut buf, &mut changes);
+                    }
+                }
+                // New records are read by the next refresh.
+                Source::Kmsg => {}
             }
         }
     }
@@ -369,22 +654,126 @@ fn close_in_child(ino: Inotify) {
     drop(ino);
 }
 
-/// One line for systemd's STATUS=, naming what is still awaited.
-fn status_line(report: &Report) -> String {
-    let secs = report.elapsed_ms / 1000;
-    if report.ready {
-        return "all network devices ready".into();
-    }
-    match report.devices.iter().find(|d| !d.state.is_settled()) {
-        Some(d) => format!(
-            "waiting for {} ({}): {} ({secs} s)",
-            d.pci,
-            d.state.as_str(),
-            d.reason.as_deref().unwrap_or("")
-        ),
-        None if !report.udev.queue_empty && report.udev.running => {
-            format!("waiting for the udev queue ({secs} s)")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_stops_for_readiness_a_certain_failure_or_the_deadline() {
+        let l = Look::default();
+        let cases = [
+            (l, None),
+            (Look { ready: true, ..l }, Some(Exit::Ready)),
+            (
+                Look {
+                    exit_file: true,
+                    ..l
+                },
+                Some(Exit::Ready),
+            ),
+            (
+                Look {
+                    ready: true,
+                    certain_failure: true,
+                    fail_fast: true,
+                    ..l
+                },
+                Some(Exit::Ready),
+            ),
+            // Without --fail-fast a certain failure waits for the deadline.
+            (
+                Look {
+                    certain_failure: true,
+                    ..l
+                },
+                None,
+            ),
+            (
+                Look {
+                    certain_failure: true,
+                    fail_fast: true,
+                    ..l
+                },
+                Some(Exit::Failed),
+            ),
+            (
+                Look {
+                    fail_fast: true,
+                    ..l
+                },
+                None,
+            ),
+            (
+                Look {
+                    past_deadline: true,
+                    ..l
+                },
+                Some(Exit::NotReady),
+            ),
+            (
+                Look {
+                    past_deadline: true,
+                    certain_failure: true,
+                    ..l
+                },
+                Some(Exit::Failed),
+            ),
+            (
+                Look {
+                    past_deadline: true,
+                    exit_file: true,
+                    ..l
+                },
+                Some(Exit::Ready),
+            ),
+        ];
+        for (look, want) in cases {
+            assert_eq!(decide(look), want, "{look:?}");
         }
-        None => format!("waiting for expected interfaces ({secs} s)"),
+    }
+
+    #[test]
+    fn inotify_events_name_what_to_read_again() {
+        fn name(n: &str) -> Option<&OsStr> {
+            Some(OsStr::new(n))
+        }
+        let cases = [
+            ("run/udev/data", name("n42"), Some(Change::UdevEntry(42))),
+            ("run/udev/data", name(".#n42abc"), None),
+            ("run/udev/data", name("+pci:0000:00:03.0"), None),
+            ("run/udev/data", name("nope"), None),
+            ("run/udev", name("queue"), Some(Change::Udev)),
+            ("run/udev", name("control"), Some(Change::Udev)),
+            ("run/udev", name("data"), Some(Change::Everything)),
+            ("run/udev", name("tags"), None),
+            ("run", name("udev"), Some(Change::Everything)),
+            ("run", name("systemd"), None),
+            (
+                "sys/class/net",
+                name("ens3"),
+                Some(Change::Netdevs(Some("ens3".into()))),
+            ),
+            (
+                "sys/bus/pci/devices",
+                name("0000:00:03.0"),
+                Some(Change::Pci("0000:00:03.0".into())),
+            ),
+            (
+                "sys/bus/pci/devices/0000:00:04.0",
+                name("driver"),
+                Some(Change::Pci("0000:00:04.0".into())),
+            ),
+            (
+                "sys/class/infiniband",
+                name("mlx5_0"),
+                Some(Change::IbPorts),
+            ),
+            ("sys/module", name("mlx4_en"), Some(Change::Modules)),
+            ("dev", name("kmsg"), None),
+            ("/tmp/exit-dir", name("flag"), None),
+        ];
+        for (dir, n, want) in cases {
+            assert_eq!(change_of(Path::new(dir), n), want, "{dir} {n:?}");
+        }
     }
 }

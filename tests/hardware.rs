@@ -450,3 +450,74 @@ fn netdev_moved_into_a_pod_is_ignored_when_the_cni_plugin_recorded_it() {
     );
     assert_eq!(device(&r, "0000:3b:00.2")["driver"], "mlx5_core");
 }
+
+// ---------------------------------------------------------------------------
+// read errors other than absence are said, with the path
+
+#[test]
+fn an_unreadable_attribute_is_a_warning_naming_the_file() {
+    let root = FakeRoot::new();
+    common::virtio_nic(&root);
+    // A symlink loop where the MAC address should be: ELOOP, not absence.
+    let attr = root
+        .path()
+        .join("sys/devices/pci0000:00/0000:00:03.0/virtio0/net/ens3/address");
+    std::fs::remove_file(&attr).unwrap();
+    std::os::unix::fs::symlink("address", &attr).unwrap();
+    let out = root.run(&["status", "--format", "json"]);
+    let (code, r) = common::json_of(&out);
+    assert_eq!(code, 0, "{r:#}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("cannot read") && l.contains("ens3/address"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{err}");
+}
+
+#[test]
+fn pci_core_errors_about_an_unbound_function_are_not_its_driver_giving_up() {
+    // The bus prefixes messages about an unbound function with "pci"; the
+    // loaded iwlwifi said nothing about it.
+    let root = FakeRoot::new();
+    let addr = "0000:00:14.3";
+    root.aliases("alias pci:v00008086d000002F0sv*sd*bc*sc*i* iwlwifi\n")
+        .pci(addr, "0x028000", "0x8086", "0x02f0")
+        .module("iwlwifi", "live")
+        .kmsg(&dev_record(
+            3,
+            50,
+            "pci",
+            addr,
+            "BAR 0: failed to assign [mem size 0x00004000 64bit]",
+        ));
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    let (state, reason) = state_of(&r, addr);
+    assert_eq!(state, "no-driver");
+    assert!(
+        reason.contains("iwlwifi is loaded but has not bound"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_failed_driver_loading_again_holds_even_without_a_module_list() {
+    // No modules.alias to say which modules match: the failed driver's own
+    // module loading again is enough to stop calling the failure certain.
+    let root = FakeRoot::new();
+    let addr = "0000:31:00.0";
+    root.pci(addr, "0x020000", "0x15b3", "0x101b")
+        .kmsg(&dev_record(
+            3,
+            101,
+            "mlx5_core",
+            addr,
+            "probe with driver mlx5_core failed with error -12",
+        ));
+    assert_eq!(root.status().0, 3);
+    root.modprobe(4321, 1200, "mlx5_core");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(state_of(&r, addr).0, "no-driver");
+}

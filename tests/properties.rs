@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use netsettle::config::{self, parse_duration, parse_into, Mac, PciAddr, Settings};
 use netsettle::kmsg::{self, parse_record, parse_text, probe_failure};
-use netsettle::modules::{
-    fnmatch, modprobe_args, normalize, parse_proc_modules, parse_stat, AliasDb, ModState,
-};
+use netsettle::modules::{fnmatch, modprobe_args, normalize, parse_stat, AliasDb};
 use netsettle::root::escape_name;
 use netsettle::sysfs::{is_pci_addr, nearest_pci, PciFunction};
 use netsettle::udevdb::{listening, parse_entry, DbState};
@@ -393,25 +391,6 @@ proptest! {
     fn alias_files_never_panic(text in any::<String>(), builtin in any::<String>(), modalias in any::<String>()) {
         let db = AliasDb::parse(&text, Some(&builtin));
         let _ = db.matches(&modalias);
-    }
-
-    #[test]
-    fn proc_modules_never_panic(text in any::<String>()) {
-        prop_assert!(parse_proc_modules(&text).len() <= text.lines().count());
-    }
-
-    #[test]
-    fn proc_modules_lines_are_read_back(
-        mods in prop::collection::vec(("[a-z][a-z0-9_-]{0,15}", 0usize..3, any::<u32>()), 0..10),
-    ) {
-        let states = [("Live", ModState::Live), ("Loading", ModState::Coming), ("Unloading", ModState::Going)];
-        let text: String = mods
-            .iter()
-            .map(|(name, st, size)| format!("{name} {size} 0 - {} 0xffffffffc0a00000 (OE)\n", states[*st].0))
-            .collect();
-        let want: Vec<(String, ModState)> =
-            mods.iter().map(|(name, st, _)| (normalize(name), states[*st].1)).collect();
-        prop_assert_eq!(parse_proc_modules(&text), want);
     }
 
     #[test]

@@ -656,7 +656,6 @@ fn hundred_megabyte_files_are_read_only_up_to_their_bound() {
     );
     huge(&root.path().join("proc/cmdline"), b"ro quiet");
     huge(&root.path().join("dev/kmsg"), b"");
-    huge(&root.path().join("proc/modules"), b"");
     huge(
         &root.path().join("etc/modprobe.d/big.conf"),
         b"blacklist nothing\n",
