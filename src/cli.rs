@@ -69,6 +69,22 @@ pub struct CommonArgs {
     #[arg(long = "no-auto", global = true)]
     pub no_auto: bool,
 
+    /// Also wait until this interface's link is up (repeatable)
+    #[arg(long = "expect-link", value_name = "IFACE", global = true)]
+    pub expect_link: Vec<String>,
+
+    /// Also wait until every RDMA port is in this state (only "active")
+    #[arg(long = "expect-rdma-ports", value_name = "STATE", global = true)]
+    pub expect_rdma_ports: Option<String>,
+
+    /// Also wait until every enabled SR-IOV VF is bound and has its netdev
+    #[arg(long = "expect-vfs", global = true)]
+    pub expect_vfs: bool,
+
+    /// Also expect what this network configuration names: cmdline, networkd, netplan, nm, ifupdown (repeatable)
+    #[arg(long = "expect-from", value_name = "SOURCE", global = true)]
+    pub expect_from: Vec<String>,
+
     /// Print only errors
     #[arg(short = 'q', long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,

@@ -119,6 +119,26 @@ impl KernelCmdline {
                     .expect
                     .interfaces
                     .extend(items(value).map(str::to_string)),
+                "netsettle.auto" => next.auto = parse_bool(value).map_err(error)?,
+                // Readiness beyond the netdev (src/extras.rs).
+                "netsettle.expect_link" => {
+                    for item in items(value) {
+                        let name = crate::extras::parse_iface(item).map_err(error)?;
+                        next.wants.links.push(name);
+                    }
+                }
+                "netsettle.expect_rdma_ports" => {
+                    next.wants.rdma_ports = crate::extras::parse_rdma_ports(value).map_err(error)?
+                }
+                "netsettle.expect_vfs" => next.wants.vfs = parse_bool(value).map_err(error)?,
+                "netsettle.expect_from" => {
+                    if value.is_empty() {
+                        next.wants.from.clear();
+                    }
+                    for item in items(value) {
+                        next.wants.from.push(item.parse().map_err(error)?);
+                    }
+                }
                 "netsettle.ignore" => {
                     for item in items(value) {
                         match item.parse::<PciAddr>() {

@@ -46,6 +46,8 @@ pub struct Settings {
     pub expect: Expect,
     /// What is never waited for.
     pub ignore: Ignore,
+    /// Opt-in waits beyond the netdev and expectations from network configs.
+    pub wants: crate::extras::Wants,
 }
 
 /// The deadline when nothing sets one (SPEC: 120 s).
@@ -62,6 +64,7 @@ impl Default for Settings {
             off: false,
             expect: Expect::default(),
             ignore: Ignore::default(),
+            wants: crate::extras::Wants::default(),
         }
     }
 }
@@ -382,7 +385,17 @@ const SECTIONS: [Section; 3] = [
     ),
     (
         "Expect",
-        &["Interface", "PCI", "MAC", "Driver", "MinInterfaces"],
+        &[
+            "Interface",
+            "PCI",
+            "MAC",
+            "Driver",
+            "MinInterfaces",
+            "RDMAPorts",
+            "VFs",
+            "Link",
+            "ExpectFrom",
+        ],
     ),
     ("Ignore", &["PCI", "Driver", "Interface"]),
 ];
@@ -448,6 +461,13 @@ fn set(s: &mut Settings, section: &str, key: &str, value: &str) -> Result<(), St
                     .map_err(|_| format!("invalid integer {}: expected a count", quoted(v)))
             })?
         }
+        // Readiness beyond the netdev (src/extras.rs).
+        ("Expect", "RDMAPorts") => {
+            s.wants.rdma_ports = scalar(value, d.wants.rdma_ports, crate::extras::parse_rdma_ports)?
+        }
+        ("Expect", "VFs") => s.wants.vfs = scalar(value, d.wants.vfs, parse_bool)?,
+        ("Expect", "Link") => list(&mut s.wants.links, value, crate::extras::parse_iface)?,
+        ("Expect", "ExpectFrom") => list(&mut s.wants.from, value, str::parse)?,
         ("Ignore", "PCI") => list(&mut s.ignore.pci, value, str::parse)?,
         ("Ignore", "Driver") => list(&mut s.ignore.drivers, value, text)?,
         ("Ignore", "Interface") => list(&mut s.ignore.interfaces, value, text)?,
@@ -498,6 +518,7 @@ impl Settings {
         dedupe(&mut self.ignore.pci);
         dedupe(&mut self.ignore.drivers);
         dedupe(&mut self.ignore.interfaces);
+        self.wants.dedupe();
     }
 }
 

@@ -10,15 +10,20 @@ pub mod cli;
 pub mod cmdline;
 pub mod config;
 pub mod drivers;
+pub mod extras;
 pub mod kmsg;
+pub mod link;
 pub mod logging;
 pub mod metrics;
 pub mod modules;
+pub mod netconf;
 pub mod notify;
+pub mod rdma;
 pub mod readiness;
 pub mod report;
 pub mod root;
 pub mod snapshot;
+pub mod sriov;
 pub mod sysfs;
 pub mod udevdb;
 pub mod uevent;
@@ -152,6 +157,9 @@ fn prepare(
     if common.no_auto {
         settings.auto = false;
     }
+    // Readiness beyond the netdev (src/extras.rs).
+    extras::apply_cli(&common, &mut settings)?;
+    extras::derive_into(&root, &kcmd, &mut settings);
     let wait = match wait {
         None => None,
         Some(w) => {

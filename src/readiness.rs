@@ -227,6 +227,9 @@ impl Ctx<'_> {
             state: verdict.state,
             reason: verdict.reason,
             certain_failure: verdict.certain,
+            // Filled by crate::extras::apply.
+            rdma_ports: Vec::new(),
+            vfs: None,
         }
     }
 
@@ -806,6 +809,8 @@ impl Decisions {
             && expectations(&ctx, self.devices.values())
                 .iter()
                 .all(|e| e.met)
+            // Readiness beyond the netdev: links, RDMA ports, VFs (src/extras.rs).
+            && crate::extras::asked_met(snap, settings, self.devices.values())
     }
 
     /// Whether some device can never get ready by waiting.
@@ -905,6 +910,8 @@ fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
         pending_modules: pending.into_iter().collect(),
         kernel_problems,
     };
+    // Readiness beyond the netdev: RDMA ports, VFs, links, derived expectations.
+    crate::extras::apply(&mut report, snap, settings);
     report.exit_code = status_code(&report);
     if let Some(why) = &snap.kmsg_unreadable {
         // Without the kernel log a probe failure looks like a missing driver:
@@ -950,6 +957,7 @@ fn expectations<'d>(
             kind: "interface",
             value: name.clone(),
             met,
+            ..Default::default()
         });
     }
     for pci in &s.expect.pci {
@@ -960,6 +968,7 @@ fn expectations<'d>(
             kind: "pci",
             value: pci.to_string(),
             met,
+            ..Default::default()
         });
     }
     for mac in &s.expect.macs {
@@ -972,6 +981,7 @@ fn expectations<'d>(
             kind: "mac",
             value: mac.to_string(),
             met,
+            ..Default::default()
         });
     }
     for drv in &s.expect.drivers {
@@ -987,6 +997,7 @@ fn expectations<'d>(
             kind: "driver",
             value: drv.clone(),
             met,
+            ..Default::default()
         });
     }
     if let Some(min) = s.expect.min_interfaces {
@@ -999,6 +1010,7 @@ fn expectations<'d>(
             kind: "min_interfaces",
             value: min.to_string(),
             met: count >= min as usize,
+            ..Default::default()
         });
     }
     out

@@ -101,6 +101,12 @@ pub struct DeviceReport {
     /// Waiting can never make it ready (exit 3).
     #[serde(skip)]
     pub certain_failure: bool,
+    /// Its RDMA ports (InfiniBand / RoCE functions only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rdma_ports: Vec<crate::rdma::Port>,
+    /// Its VFs (SR-IOV capable PFs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vfs: Option<crate::sriov::VfCounts>,
 }
 
 /// One interface.
@@ -121,14 +127,22 @@ pub struct InterfaceReport {
 }
 
 /// One explicit expectation and whether it holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct ExpectationReport {
-    /// `interface`, `pci`, `mac`, `driver` or `min_interfaces`.
+    /// `interface`, `pci`, `mac`, `driver`, `min_interfaces`, `link`,
+    /// `rdma-ports` or `vfs`.
     pub kind: &'static str,
     /// What was expected.
     pub value: String,
     /// Whether it holds.
     pub met: bool,
+    /// Why it is not met, naming the next step (set for `link`,
+    /// `rdma-ports`, `vfs` and derived expectations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `FILE:LINE` (or `proc/cmdline`) of a derived expectation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A kernel log record that explains a stuck boot.
@@ -193,6 +207,7 @@ impl Report {
             if !names.is_empty() {
                 let _ = write!(out, " ({})", names.join(" "));
             }
+            self.beyond_summary(&mut out);
             out.push('\n');
             return out;
         }
@@ -239,13 +254,20 @@ impl Report {
             }
         }
         for e in self.expectations.iter().filter(|e| !e.met) {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "expected {} {}: not met",
-                e.kind.replace('_', " "),
+                e.kind.replace(['_', '-'], " "),
                 e.value
             );
+            match &e.reason {
+                Some(r) => {
+                    let _ = writeln!(out, ": {r}");
+                }
+                None => out.push('\n'),
+            }
         }
+        self.beyond_text(&mut out);
         if self.udev.running && !self.udev.queue_empty {
             let _ = writeln!(out, "udev: event queue not empty (run/udev/queue exists)");
         }
@@ -265,5 +287,57 @@ impl Report {
             }
         }
         out
+    }
+
+    /// RDMA port states and VF counts on the ready line, which stays one line.
+    fn beyond_summary(&self, out: &mut String) {
+        let ports: Vec<String> = self
+            .devices
+            .iter()
+            .flat_map(|d| &d.rdma_ports)
+            .map(|p| {
+                let state = p.state.as_deref().unwrap_or("-");
+                format!("{}/{} {state}", p.device, p.port)
+            })
+            .collect();
+        if !ports.is_empty() {
+            let _ = write!(out, "; RDMA ports: {}", ports.join(", "));
+        }
+        let vfs: Vec<String> = self
+            .devices
+            .iter()
+            .filter_map(|d| Some((d, d.vfs.filter(|v| v.expected > 0)?)))
+            .map(|(d, v)| format!("{} {}/{} bound", d.pci, v.bound, v.expected))
+            .collect();
+        if !vfs.is_empty() {
+            let _ = write!(out, "; VFs: {}", vfs.join(", "));
+        }
+    }
+
+    /// RDMA ports and VFs of each function, one line each.
+    fn beyond_text(&self, out: &mut String) {
+        for d in &self.devices {
+            for p in &d.rdma_ports {
+                let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                let _ = writeln!(
+                    out,
+                    "{}  rdma {}/{}: {} ({}, {}, {})",
+                    d.pci,
+                    p.device,
+                    p.port,
+                    field(&p.state),
+                    field(&p.phys_state),
+                    field(&p.link_layer),
+                    field(&p.rate)
+                );
+            }
+            if let Some(v) = d.vfs.filter(|v| v.expected > 0) {
+                let _ = writeln!(
+                    out,
+                    "{}  vfs: {} expected, {} bound, {} with netdev",
+                    d.pci, v.expected, v.bound, v.with_netdev
+                );
+            }
+        }
     }
 }

@@ -53,6 +53,8 @@ pub struct Snapshot {
     /// exists but lists nothing here, with the trace of whoever moved the
     /// netdev into another network namespace, when one was found.
     pub netns_moved: BTreeMap<String, Option<String>>,
+    /// RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
+    pub extras: crate::extras::Facts,
 }
 
 /// Facts that do not change while netsettle runs, read once.
@@ -246,6 +248,10 @@ impl Collector {
         if derive {
             dirty.merge(self.derive());
         }
+        // Link and port states and VFs announce themselves through no event
+        // named here: read again at every refresh (src/extras.rs). They
+        // decide no device's state, so nothing is dirty by them.
+        self.snap.extras = crate::extras::collect(&self.root, &self.settings, &self.snap.pci);
         dirty
     }
 
@@ -433,6 +439,8 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     snap.builtin_hidden = d.builtin_hidden;
     snap.enabled = d.enabled;
     snap.netns_moved = d.netns_moved;
+    // RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
+    snap.extras = crate::extras::collect(root, settings, &snap.pci);
     snap
 }
 

@@ -562,7 +562,9 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
         let blind = (ev.root.is_system() && uevents.is_none())
             || watches.as_ref().map_or(true, |w| w.incomplete)
             || exit_file_dir.as_ref().is_some_and(|d| !d.is_dir());
-        let tick = if blind || ev.loading_modules() {
+        // Links and RDMA ports change without an event (src/extras.rs).
+        let polled = crate::extras::needs_tick(ev.collector.snapshot(), &ev.settings);
+        let tick = if blind || ev.loading_modules() || polled {
             TICK
         } else {
             IDLE_TICK

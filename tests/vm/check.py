@@ -402,10 +402,87 @@ def settle_beside_netsettle(s, log):
                  + (f", while netsettle ({', '.join(beside)}) was running" if beside else ""))
 
 
+def link(s, log):
+    """--expect-link on a real virtio-net link: administratively down, then no carrier (QEMU's
+    set_link off), then carrier (set_link on) ends the wait."""
+    off = log.marker("link-off") or {}
+    on = log.marker("link-on") or {}
+    s.expect(off.get("carrier") == "0", f"set_link off did not drop the carrier: {off}")
+    s.expect(on.get("carrier") == "1", f"set_link on did not bring the carrier back: {on}")
+
+    def link_exp(r):
+        exps = [e for e in (r.json.get("expectations") or []) if e.get("kind") == "link"] if r else []
+        s.expect(len(exps) == 1 and exps[0].get("value") == "ens3", f"{r and r.label}: link expectations {exps}")
+        return exps[0] if exps else {}
+
+    d = s.ns("down", 1)
+    s.state(d, "0000:00:03.0", "ready", netdevs=["ens3"])
+    if d is not None:
+        e = link_exp(d)
+        s.expect(e.get("met") is False and e.get("reason") == "down: nothing has brought it up",
+                 f"down: link expectation {e}")
+    n = s.ns("nocarrier", 1)
+    if n is not None:
+        e = link_exp(n)
+        s.expect(e.get("met") is False and "no carrier" in (e.get("reason") or ""), f"nocarrier: {e}")
+    w = s.ns("wait", 0)
+    treq, ton = s.t("link-on-request"), s.t("link-on")
+    if w is not None:
+        s.expect(link_exp(w).get("met") is True, "wait: link expectation not met at exit")
+        if treq and ton:
+            s.expect(w.t1 >= treq, f"wait returned at t={w.t1}, before the link was set on (t={treq})")
+            s.expect(w.t1 - ton <= 2.5, f"wait returned {w.t1 - ton:.2f} s after the carrier came (t={ton})")
+            s.note(f"set_link on t={treq}; carrier t={ton}; netsettle returned t={w.t1}")
+
+
+def rdma(s, log):
+    """A soft-RoCE port (rdma_rxe on ens3): reported under 00:03.0, not waited for by default;
+    with --expect-rdma-ports active, DOWN with a reason, then ACTIVE ends the wait."""
+    if not s.expect(log.marker("rxe-unavailable") is None,
+                    "no rxe0: the image needs rdma_rxe, crc32_generic and iproute2's rdma (build-image)"):
+        return
+    s.expect((log.marker("rxe") or {}).get("state") == "1:_DOWN", f"rxe0 port 1 not DOWN at first: {log.marker('rxe')}")
+    act = log.marker("rxe-active") or {}
+    s.expect(act.get("state") == "4:_ACTIVE", f"rxe0 port 1 never became ACTIVE: {act}")
+
+    def ports(r):
+        d = s.dev(r, "0000:00:03.0") if r else {}
+        p = d.get("rdma_ports") or []
+        s.expect(len(p) == 1 and p[0].get("device") == "rxe0" and p[0].get("link_layer") == "Ethernet",
+                 f"{r and r.label}: rdma_ports of 00:03.0: {p}")
+        return p[0] if p else {}
+
+    def rdma_exp(r):
+        e = [x for x in (r.json.get("expectations") or []) if x.get("kind") == "rdma-ports"] if r else []
+        s.expect(len(e) == 1 and e[0].get("value") == "rxe0/1", f"{r and r.label}: rdma-ports expectations {e}")
+        return e[0] if e else {}
+
+    rep = s.ns("report", 0)
+    if rep is not None:
+        s.expect(ports(rep).get("state") == "DOWN", f"report: port {ports(rep)}")
+        s.expect(not [x for x in rep.json.get("expectations") or [] if x.get("kind") == "rdma-ports"],
+                 "report: an rdma-ports expectation without being asked")
+    d = s.ns("down", 1)
+    if d is not None:
+        e = rdma_exp(d)
+        s.expect(e.get("met") is False and "its netdev is not up" in (e.get("reason") or ""), f"down: {e}")
+        s.state(d, "0000:00:03.0", "ready")
+    w = s.ns("wait", 0)
+    treq, tact = s.t("link-up-request"), s.t("rxe-active")
+    if w is not None:
+        s.expect(rdma_exp(w).get("met") is True and ports(w).get("state") == "ACTIVE", "wait: port not ACTIVE at exit")
+        if treq and tact:
+            s.expect(w.t1 >= treq, f"wait returned at t={w.t1}, before ens3 was brought up (t={treq})")
+            s.expect(w.t1 - tact <= 2.5, f"wait returned {w.t1 - tact:.2f} s after the port became ACTIVE (t={tact})")
+            s.note(f"ip link set up t={treq}; port ACTIVE t={tact}; netsettle returned t={w.t1}")
+
+
 CHECKS = {"baseline": baseline, "async-companion": async_companion, "probe-failure": probe_failure,
           "probe-in-progress": probe_in_progress, "driver-never-loads": driver_never_loads,
           "late-hotplug": late_hotplug, "passthrough": passthrough, "hardware-rules": hardware_rules, "no-udevd": no_udevd,
           "signals": signals}
+CHECKS["link"] = link
+CHECKS["rdma"] = rdma
 
 
 def check(name, path, plumbing):
