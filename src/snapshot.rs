@@ -248,10 +248,20 @@ impl Collector {
         if derive {
             dirty.merge(self.derive());
         }
-        // Link and port states and VFs announce themselves through no event
-        // named here: read again at every refresh (src/extras.rs). They
+        // Link and port states announce themselves through no event named
+        // here: read again with every change but a udev entry, a udev state
+        // or the kernel log (the tick brings Modules when they are waited
+        // for; src/extras.rs). VFs change with PCI and netdev events. They
         // decide no device's state, so nothing is dirty by them.
-        self.snap.extras = crate::extras::collect(&self.root, &self.settings, &self.snap.pci);
+        let due = changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::Netdevs(_) | Change::Pci(_) | Change::Modules | Change::IbPorts
+            )
+        });
+        if due {
+            self.snap.extras = crate::extras::collect(&self.root, &self.settings, &self.snap.pci);
+        }
         dirty
     }
 
