@@ -12,8 +12,7 @@ use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Output};
 
 use common::{
-    device, field, finish_with, json_of, read_until, signal, state_of, virtio_nic, FakeRoot,
-    RELEASE,
+    device, field, finish_with, read_until, signal, state_of, virtio_nic, FakeRoot, RELEASE,
 };
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
@@ -142,10 +141,7 @@ fn without_fail_fast_a_probe_failure_waits_for_the_deadline_then_exits_3() {
     let root = FakeRoot::new();
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
         .kmsg(PROBE_FAILED);
-    let out = command(&root, &["--format", "json", "-t", "300ms"], &[])
-        .output()
-        .unwrap();
-    let (code, r) = json_of(&out);
+    let (code, r) = wait_json(&root, &["-t", "300ms"]);
     assert_eq!(code, 3, "{r:#}");
     assert_eq!(r["exit_code"], 3);
     assert_eq!(state_of(&r, "0000:00:04.0").0, "probe-failed");
@@ -171,20 +167,39 @@ fn fail_fast_on_the_command_line_or_in_the_config_exits_3_without_waiting_out_th
 // ---------------------------------------------------------------------------
 // sd_notify
 
-/// The datagrams a run sent to `$NOTIFY_SOCKET`, in order.
+/// The datagrams a run sent to `$NOTIFY_SOCKET`, in order. They are read
+/// while netsettle runs, as the service manager does: a datagram socket
+/// holds only a few unread messages before the sender blocks.
 fn notified(root: &FakeRoot, args: &[&str]) -> (i32, Vec<String>) {
     let path = root.path().join("notify.sock");
     let sock = UnixDatagram::bind(&path).unwrap();
-    let out = command(root, args, &[("NOTIFY_SOCKET", path.to_str().unwrap())])
-        .output()
+    let mut cmd = command(root, args, &[("NOTIFY_SOCKET", path.to_str().unwrap())]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
         .unwrap();
-    sock.set_nonblocking(true).unwrap();
-    let mut msgs = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.recv(&mut buf) {
-        msgs.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
-    (out.status.code().unwrap(), msgs)
+    // The reader stops at an empty datagram, sent once netsettle is gone.
+    let reader = {
+        let sock = sock.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut msgs = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = sock.recv(&mut buf).unwrap();
+                if n == 0 {
+                    return msgs;
+                }
+                msgs.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        })
+    };
+    let status = common::wait_guarded(&mut child);
+    UnixDatagram::unbound()
+        .unwrap()
+        .send_to(&[], &path)
+        .unwrap();
+    (status.code().unwrap(), reader.join().unwrap())
 }
 
 #[test]
@@ -713,4 +728,86 @@ fn sighup_report_lines_go_to_stderr_and_the_wait_goes_on() {
     signal(&child, Signal::SIGINT);
     let (code, r, _) = finish_with(child, stderr);
     assert_eq!((code, &r["exit_code"]), (130, &json!(130)));
+}
+
+// ---------------------------------------------------------------------------
+// limits: exactly at a documented bound is accepted, one byte more is not
+
+/// `status` on a ready root with `etc/netsettle.conf` = `text`: exit code and stderr.
+fn with_config(text: &str) -> (i32, String) {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.file("etc/netsettle.conf", text);
+    let out = root.run(&["status"]);
+    (out.status.code().unwrap(), stderr_of(&out))
+}
+
+#[test]
+fn config_file_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_refused() {
+    const MIB: usize = 1 << 20;
+    let mut text = String::from("[Settle]\nTimeout=10s\n");
+    let comment = format!("#{}\n", "c".repeat(998));
+    while text.len() + comment.len() <= MIB {
+        text.push_str(&comment);
+    }
+    text.push_str(&"\n".repeat(MIB - text.len()));
+    assert_eq!(text.len(), MIB);
+    assert_eq!(with_config(&text), (0, String::new()));
+    text.push('\n');
+    let (code, err) = with_config(&text);
+    assert_eq!(code, 2);
+    assert!(err.contains("larger than 1048576 bytes"), "{err}");
+}
+
+#[test]
+fn config_line_of_exactly_64_kib_is_read_and_one_byte_more_is_refused() {
+    const LIMIT: usize = 64 * 1024;
+    let line = format!("Interface={}", "x".repeat(LIMIT - "Interface=".len()));
+    assert_eq!(line.len(), LIMIT);
+    assert_eq!(
+        with_config(&format!("[Ignore]\n{line}\n")),
+        (0, String::new())
+    );
+    let (code, err) = with_config(&format!("[Ignore]\n{line}x\n"));
+    assert_eq!(code, 2);
+    assert!(err.contains("line is longer than 65536 bytes"), "{err}");
+    // A continued line counts as one.
+    let half = &line[..LIMIT / 2];
+    let (code, err) = with_config(&format!(
+        "[Ignore]\n{half}\\\n{}x\\\n\n",
+        &line[LIMIT / 2..]
+    ));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn kernel_command_line_is_read_up_to_64_kib() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    // Architectures allow command lines far longer than x86's 2048 bytes.
+    let filler = "x=y ".repeat(4000);
+    root.cmdline(&format!("{filler}netsettle.expect=ib0"));
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(field(&r["expectations"], "value"), ["ib0"]);
+}
+
+#[test]
+fn a_timeout_too_large_to_count_says_so() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let out = root.run(&["-t", "99999999999999999999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("number is too large"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = root.run(&["-t", "soon"]);
+    assert!(
+        stderr_of(&out)
+            .contains(r#"expected seconds ("90") or a time span ("90s", "2min", "1h 30m")"#),
+        "{}",
+        stderr_of(&out)
+    );
 }
