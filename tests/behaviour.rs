@@ -796,18 +796,128 @@ fn kernel_command_line_is_read_up_to_64_kib() {
 fn a_timeout_too_large_to_count_says_so() {
     let root = FakeRoot::new();
     virtio_nic(&root);
-    let out = root.run(&["-t", "99999999999999999999"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("number is too large"),
-        "{}",
-        stderr_of(&out)
-    );
+    for t in ["99999999999999999999", "99999999999999999999s"] {
+        let out = root.run(&["-t", t]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr_of(&out).contains("number is too large"),
+            "-t {t}: {}",
+            stderr_of(&out)
+        );
+    }
     let out = root.run(&["-t", "soon"]);
     assert!(
         stderr_of(&out)
             .contains(r#"expected seconds ("90") or a time span ("90s", "2min", "1h 30m")"#),
         "{}",
         stderr_of(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// the wait loop's own reports
+
+#[test]
+fn a_wait_without_udevd_warns_once_announces_once_and_logs_each_change_once() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .remove("run/udev/control");
+    let mut child = root.spawn(&["--format", "json", "-v", "-t", "10h"]);
+    let mut stderr = common::wait_until_watching(&mut child);
+    // Each change is a new evaluation; the second one changes no state.
+    root.bind("0000:00:04.0", "e1000");
+    read_until(&mut stderr, "0000:00:04.0: no-driver -> no-netdev");
+    root.module("e1000", "live");
+    root.bind("0000:00:04.0", "e1000");
+    root.netdev("0000:00:04.0", None, "ens4", 3, "52:54:00:00:00:04");
+    read_until(&mut stderr, "0000:00:04.0: no-netdev -> ready");
+    let (code, _, rest) = finish_with(child, stderr);
+    assert_eq!(code, 0, "{rest}");
+    assert!(
+        !rest.contains("udevd is not running"),
+        "warned again: {rest}"
+    );
+    assert!(
+        !rest.contains("watching for changes"),
+        "announced again: {rest}"
+    );
+    assert!(!rest.contains("-> "), "a state logged twice: {rest}");
+
+    // With WaitForUdev=no, udevd's absence does not matter: no warning.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.remove("run/udev/control")
+        .file("etc/netsettle.conf", "[Settle]\nWaitForUdev=no\n");
+    let out = root.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr_of(&out), "");
+}
+
+/// The `S` of `(S s)` at the end of a STATUS= line.
+fn status_seconds(msg: &str) -> u64 {
+    msg.rsplit_once('(')
+        .and_then(|(_, s)| s.strip_suffix(" s)"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no seconds in {msg:?}"))
+}
+
+#[test]
+fn sd_notify_status_counts_whole_seconds_waited() {
+    let root = FakeRoot::new();
+    stuck_e1000(&root);
+    let path = root.path().join("metrics.prom");
+    let (code, msgs) = notified(
+        &root,
+        &["-t", "1500ms", "--metrics", path.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let waited_ms: u64 = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("netsettle_duration_seconds "))
+        .map(|s| (s.parse::<f64>().unwrap() * 1000.0) as u64)
+        .unwrap();
+    let secs: Vec<u64> = msgs.iter().map(|m| status_seconds(m)).collect();
+    assert_eq!(secs[0], 0, "{msgs:?}");
+    assert!(secs.windows(2).all(|w| w[0] <= w[1]), "{msgs:?}");
+    assert!(
+        *secs.last().unwrap() <= waited_ms / 1000,
+        "{msgs:?} after {waited_ms} ms"
+    );
+    // The line changes as the seconds pass, so the last one says 1 s.
+    assert_eq!(*secs.last().unwrap(), 1, "{msgs:?}");
+}
+
+#[test]
+fn sighup_and_sigterm_reports_say_how_long_netsettle_has_waited() {
+    let root = FakeRoot::new();
+    stuck_e1000(&root);
+    let mut child = root.spawn(&["--format", "json", "-v", "-t", "10h"]);
+    let mut stderr = common::wait_until_watching(&mut child);
+    // Ask until the report shows time passing; each answer comes from a
+    // fresh evaluation, so it does within a few rounds.
+    let mut shown = 0.0;
+    for _ in 0..100_000 {
+        signal(&child, Signal::SIGHUP);
+        read_until(&mut stderr, "SIGHUP: current state follows");
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        shown = line
+            .strip_prefix("not ready after ")
+            .and_then(|l| l.split(' ').next())
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{line:?}"));
+        if shown > 0.0 {
+            break;
+        }
+    }
+    assert!(shown > 0.0, "the SIGHUP report always says 0.00 s");
+    signal(&child, Signal::SIGTERM);
+    let (code, r, _) = finish_with(child, stderr);
+    assert_eq!(code, 143);
+    assert!(
+        r["elapsed_ms"].as_u64().unwrap() as f64 >= shown * 1000.0 - 5.0,
+        "{} ms after a SIGHUP report of {shown} s",
+        r["elapsed_ms"]
     );
 }
