@@ -921,3 +921,113 @@ fn sighup_and_sigterm_reports_say_how_long_netsettle_has_waited() {
         r["elapsed_ms"]
     );
 }
+
+// ---------------------------------------------------------------------------
+// what sysfs shows
+
+/// A virtual netdev (`devices/virtual/net/NAME`), processed by udev.
+fn virtual_netdev(root: &FakeRoot, name: &str, ifindex: u32) {
+    let dir = format!("sys/devices/virtual/net/{name}");
+    root.file(&format!("{dir}/ifindex"), format!("{ifindex}\n"))
+        .file(&format!("{dir}/address"), "02:00:00:00:00:01\n")
+        .file(&format!("{dir}/type"), "1\n");
+    std::os::unix::fs::symlink(
+        format!("../../devices/virtual/net/{name}"),
+        root.path().join("sys/class/net").join(name),
+    )
+    .unwrap();
+    root.processed(ifindex, "bonding");
+}
+
+#[test]
+fn virtual_interfaces_count_only_when_named() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    virtual_netdev(&root, "bond0", 10);
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["interfaces"], "name"), ["ens3"]);
+    let (code, r) = root.status_with(&["--expect-iface", "bond0"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["interfaces"], "name"), ["bond0", "ens3"]);
+    assert_eq!(r["interfaces"][0]["pci"], Value::Null);
+    // Not a PCI function's interface: MinInterfaces does not count it.
+    root.file("etc/netsettle.conf", "[Expect]\nMinInterfaces=2\n");
+    let (code, r) = root.status_with(&["--expect-iface", "bond0"]);
+    assert_eq!(code, 1, "{r:#}");
+}
+
+#[test]
+fn plain_directories_in_class_net_of_a_copied_tree_count_only_when_named() {
+    // `cp -r` of /sys/class/net makes directories of the links.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.file("sys/class/net/br0/ifindex", "11\n")
+        .file("sys/class/net/br0/address", "02:00:00:00:00:02\n")
+        .processed(11, "bridge")
+        .file("sys/class/net/stray", "");
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["interfaces"], "name"), ["ens3"]);
+    let (code, r) = root.status_with(&["--expect-iface", "br0", "--expect-iface", "stray"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(field(&r["interfaces"], "name"), ["br0", "ens3"]);
+    assert_eq!(r["interfaces"][0]["ifindex"], 11);
+    assert_eq!(
+        field(&r["expectations"], "value"),
+        ["br0", "stray"],
+        "{r:#}"
+    );
+    assert_eq!(r["expectations"][0]["met"], true);
+    assert_eq!(r["expectations"][1]["met"], false);
+}
+
+#[test]
+fn a_class_net_link_whose_device_is_gone_is_no_interface() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    std::os::unix::fs::symlink(
+        "../../devices/pci0000:00/0000:00:03.0/virtio0/net/eth9",
+        root.path().join("sys/class/net/eth9"),
+    )
+    .unwrap();
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["interfaces"], "name"), ["ens3"]);
+}
+
+#[test]
+fn empty_attributes_read_as_absent() {
+    let root = FakeRoot::new();
+    root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
+        .pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:04.0", "e1000")
+        .netdev("0000:00:04.0", None, "ens4", 3, "")
+        .processed(3, "e1000")
+        .file("sys/devices/pci0000:00/0000:00:04.0/vendor", "\n")
+        .pci("0000:00:05.0", "0x020000", "0x8086", "0x100e")
+        .file("sys/devices/pci0000:00/0000:00:05.0/modalias", "\n");
+    let (code, r) = root.status();
+    // An empty modalias matches no alias, but is no proof of a missing driver.
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(device(&r, "0000:00:04.0")["vendor"], Value::Null);
+    assert_eq!(r["interfaces"][0]["mac"], Value::Null);
+    let (state, reason) = state_of(&r, "0000:00:05.0");
+    assert_eq!(state, "no-driver");
+    assert!(reason.contains("the device has no modalias"), "{reason}");
+}
+
+#[test]
+fn ifindex_zero_is_no_ifindex() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:04.0", "e1000")
+        .netdev("0000:00:04.0", None, "ens4", 0, "52:54:00:00:00:04")
+        .processed(0, "e1000");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["interfaces"][0]["ifindex"], Value::Null);
+    assert!(state_of(&r, "0000:00:04.0")
+        .1
+        .contains("no readable ifindex"));
+}
