@@ -1031,3 +1031,103 @@ fn ifindex_zero_is_no_ifindex() {
         .1
         .contains("no readable ifindex"));
 }
+
+// ---------------------------------------------------------------------------
+// metrics, text report numbers, udevd's socket table
+
+/// The value of a metrics line that starts with `series `.
+fn metric(text: &str, series: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
+        .to_string()
+}
+
+#[test]
+fn metrics_count_devices_by_state_and_the_text_report_shows_the_same_duration() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    stuck_e1000(&root);
+    root.pci("0000:00:06.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:06.0", "vfio-pci");
+    let path = root.path().join("m.prom");
+    let out = root.run(&["-t", "300ms", "--metrics", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (state, n) in [
+        ("ready", "1"),
+        ("no-driver", "0"),
+        ("probe-failed", "0"),
+        ("no-netdev", "1"),
+        ("not-processed", "0"),
+        ("passthrough", "1"),
+        ("ignored", "0"),
+    ] {
+        assert_eq!(
+            metric(&text, &format!("netsettle_devices{{state=\"{state}\"}}")),
+            n,
+            "{state}: {text}"
+        );
+    }
+    // The operator's report and the fleet's metric agree on how long it took.
+    let secs: f64 = metric(&text, "netsettle_duration_seconds").parse().unwrap();
+    assert!(secs >= 0.3, "{secs}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!(
+            "not ready after {secs:.2} s: 1 of 2 NICs not ready\n"
+        )),
+        "{stdout} vs {secs}"
+    );
+}
+
+#[test]
+fn text_report_mentions_the_udev_queue_only_while_udevd_runs_and_it_is_busy() {
+    let root = FakeRoot::new();
+    stuck_e1000(&root);
+    let text = |root: &FakeRoot| String::from_utf8(root.run(&["status"]).stdout).unwrap();
+    assert!(!text(&root).contains("udev:"), "{}", text(&root));
+    root.file("run/udev/queue", "");
+    assert!(text(&root).contains("udev: event queue not empty"));
+    // A queue file left behind by a udevd that is gone is not waited for.
+    root.remove("run/udev/control");
+    assert!(!text(&root).contains("udev:"), "{}", text(&root));
+}
+
+/// A `proc/net/unix` with one socket bound to `path`, with `flags`.
+fn socket_table(path: &str, flags: &str) -> String {
+    format!(
+        "Num       RefCount Protocol Flags    Type St Inode Path\n\
+         0000000000000000: 00000002 00000000 {flags} 0005 01 12345 {path}\n"
+    )
+}
+
+#[test]
+fn udevd_counts_as_running_when_the_socket_table_shows_it_listening() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.remove("run/udev/control").file("run/udev/queue", "");
+    let path = root.path().join("run/udev/control");
+    // A socket file nobody here listens on: only the table can tell.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let running = |table: String| {
+        root.file("proc/net/unix", table);
+        root.status().1["udev"]["running"].clone()
+    };
+    // Bound as udevd sees it, from its own root, and listening.
+    assert_eq!(running(socket_table("/run/udev/control", "00010000")), true);
+    // Bound by the path as seen from here.
+    assert_eq!(
+        running(socket_table(path.to_str().unwrap(), "00010000")),
+        true
+    );
+    // Not listening (no __SO_ACCEPTCON), or another socket.
+    assert_eq!(
+        running(socket_table("/run/udev/control", "00000000")),
+        false
+    );
+    assert_eq!(
+        running(socket_table("/run/systemd/notify", "00010000")),
+        false
+    );
+}
