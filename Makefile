@@ -16,7 +16,7 @@ DOCDIR ?= $(PREFIX)/share/doc/netsettle
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 GEN := $(TARGET_DIR)/dist
 
-.PHONY: all build completions check test install uninstall
+.PHONY: all build completions check test mutants install uninstall
 all: build
 
 build:
@@ -48,6 +48,18 @@ check: test
 
 test:
 	$(CARGO) test
+
+# Mutation testing (cargo install --locked cargo-mutants): every mutant of
+# src/ must make a test fail or be explained in .cargo/mutants.toml. Slow
+# (each mutant builds and runs every cargo suite): not part of `check`.
+# One module: make mutants MUTANTS_ARGS="--file src/config.rs"
+# A change:   git diff main > /tmp/change.diff
+#             make mutants MUTANTS_ARGS="--in-diff /tmp/change.diff"
+# Built in a scratch copy with its own target directory (CARGO_TARGET_DIR
+# is not passed on), so it never disturbs the work tree's build.
+MUTANTS_ARGS ?=
+mutants:
+	env -u CARGO_TARGET_DIR $(CARGO) mutants $(MUTANTS_ARGS)
 
 # NOBUILD=1 installs what an earlier `make` built (e.g. `sudo make install`
 # without building as root).

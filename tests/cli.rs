@@ -149,6 +149,20 @@ fn config_timeout_is_used_and_the_command_line_overrides_it() {
     // Timeout=0 evaluates once: not ready, exit 1 without waiting 120 s.
     let (code, _) = json_of(&root.run(&["--format", "json"]));
     assert_eq!(code, 1);
+    // -t replaces it: the wait announces the deadline -t gave.
+    let mut child = root.spawn(&["--format", "json", "-v", "-t", "2h"]);
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let line = common::read_until(&mut stderr, "watching for changes");
+    common::signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let (code, _, _) = common::finish_with(child, stderr);
+    assert_eq!(code, 143);
+    let secs: f64 = line
+        .split("deadline in ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no deadline in {line:?}"));
+    assert!(secs > 3600.0 && secs <= 7200.0, "{line}");
     root.cmdline("ro netsettle.timeout=garbage");
     let out = root.run(&["--format", "json"]);
     assert_eq!(out.status.code(), Some(2));

@@ -19,25 +19,28 @@ fn waits_for_the_late_companion_netdev_and_its_udev_entry() {
     let mut child = root.spawn(&["--format", "json", "-v", "-t", "60"]);
     let stderr = wait_until_watching(&mut child);
 
-    root.module("virtio_net", "live").netdev(
-        "0000:00:03.0",
-        Some("virtio0"),
-        "eth0",
-        2,
-        "52:54:00:12:34:56",
-    );
+    root.module("virtio_net", "live")
+        .netdev(
+            "0000:00:03.0",
+            Some("virtio0"),
+            "eth0",
+            2,
+            "52:54:00:12:34:56",
+        )
+        .named_by_kernel("eth0");
     // The kernel name is not final until udev has renamed it.
-    std::fs::rename(
-        root.path().join("sys/class/net/eth0"),
-        root.path().join("sys/class/net/ens3"),
-    )
-    .unwrap();
-    root.processed(2, "virtio_net");
+    root.rename_netdev("eth0", "ens3")
+        .processed(2, "virtio_net");
 
     let (code, r, _) = finish_with(child, stderr);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["ready"], true);
-    assert_eq!(device(&r, "0000:00:03.0")["netdevs"][0], "ens3");
+    assert_eq!(
+        device(&r, "0000:00:03.0")["netdevs"],
+        serde_json::json!(["ens3"])
+    );
+    assert_eq!(r["interfaces"][0]["name"], "ens3");
+    assert_eq!(r["interfaces"][0]["name_assign_type"], 4);
     assert!(r["elapsed_ms"].as_u64().unwrap() < 60_000);
 }
 

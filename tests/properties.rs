@@ -230,7 +230,7 @@ proptest! {
         new in any::<bool>(),
     ) {
         let text = if new {
-            format!("6,1,1,-;{driver} {pci}: probe with driver {driver} failed with error -{errno}")
+            format!("3,1,1,-;{driver} {pci}: probe with driver {driver} failed with error -{errno}")
         } else {
             format!("4,1,1,-;{driver}: probe of {pci} failed with error -{errno}")
         };

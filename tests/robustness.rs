@@ -752,7 +752,7 @@ fn ten_thousand_netdevs_are_all_reported() {
     assert_eq!(code, 1);
     assert!(state_of(&r, "0000:00:04.0").1.contains("n5000"), "{r:#}");
     // And the wait ends at its deadline.
-    let out = run_guarded(command(&root, &["-t", "1", "--format", "json"]));
+    let out = run_guarded(command(&root, &["-t", "100ms", "--format", "json"]));
     assert_clean(&out);
     assert_eq!(out.status.code(), Some(1));
 }
@@ -1114,7 +1114,7 @@ fn sigint_gives_a_text_report_too() {
 // See: issue 7 — under load, a deadline exit of `-t 1` once reported
 // `elapsed_ms: 999`: the time was taken when the last read ended and the
 // deadline checked just after, across the boundary. A rare race: this only
-// guards it, `deadline_overshoot_stays_small` checks it too.
+// guards it; `deadline_overshoot_measurement` checks it too.
 #[test]
 fn deadline_exit_never_reports_less_than_the_deadline() {
     let root = FakeRoot::new();
@@ -1129,11 +1129,15 @@ fn deadline_exit_never_reports_less_than_the_deadline() {
     }
 }
 
-/// How far past `-t 1` netsettle exits: measured `RUNS` times; the worst
-/// run is printed (docs/robustness.md quotes it) and only a loose bound is
-/// asserted, so a loaded machine cannot make the test flaky.
+/// How far past `-t 1` netsettle exits: measured `RUNS` times and the worst
+/// run printed (docs/robustness.md quotes it). A measurement, not a test of
+/// speed: it asserts only that no run ended before its deadline, and runs on
+/// demand (`cargo test --release --test robustness -- --ignored --nocapture
+/// deadline_overshoot`), since its 20 s would be paid by every mutant of a
+/// mutation-testing run.
 #[test]
-fn deadline_overshoot_stays_small() {
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn deadline_overshoot_measurement() {
     const RUNS: usize = 20;
     let root = FakeRoot::new();
     root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
@@ -1156,7 +1160,67 @@ fn deadline_overshoot_stays_small() {
          process start to exit at most +{} ms",
         worst_wall.as_millis()
     );
-    assert!(worst_wall < Duration::from_secs(1), "{worst_wall:?}");
+}
+
+// ---------------------------------------------------------------------------
+// parts that need a tool or root
+
+/// What this machine lets the syscall and unprivileged tests do.
+struct Privileged {
+    /// `strace` runs.
+    strace: bool,
+    /// Running as root, with `setpriv` (util-linux) to become nobody.
+    setpriv_as_root: bool,
+}
+
+/// Set by `.ci/run`: every part must run, a missing tool is a failure.
+const REQUIRE_ALL: &str = "NETSETTLE_TEST_REQUIRE_ALL";
+
+/// Finds out once what can run. A plain `cargo test` skips what cannot and
+/// says so in one line on the terminal (written past the test harness's
+/// capture, so it shows for passing tests too); with `NETSETTLE_TEST_REQUIRE_ALL=1`
+/// the same gap fails every test that needs it.
+fn privileged_parts() -> &'static Privileged {
+    static ONCE: std::sync::OnceLock<Privileged> = std::sync::OnceLock::new();
+    let p = ONCE.get_or_init(|| {
+        let runs = |tool: &str, arg: &str| {
+            Command::new(tool)
+                .arg(arg)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        // /proc/self belongs to the effective user.
+        let root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+        let p = Privileged {
+            strace: runs("strace", "-V"),
+            setpriv_as_root: root && runs("setpriv", "--version"),
+        };
+        let mut missing = Vec::new();
+        if !p.strace {
+            missing.push("the syscall-level read-only check (strace is not installed)");
+        }
+        if !root {
+            missing.push("the run as nobody (needs root)");
+        } else if !p.setpriv_as_root {
+            missing.push("the run as nobody (setpriv, util-linux, is not installed)");
+        }
+        if !missing.is_empty() && std::env::var_os(REQUIRE_ALL).is_none() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "robustness: SKIPPED {}; {REQUIRE_ALL}=1 makes this a failure",
+                missing.join(" and ")
+            );
+        }
+        p
+    });
+    if std::env::var_os(REQUIRE_ALL).is_some() {
+        assert!(
+            p.strace && p.setpriv_as_root,
+            "{REQUIRE_ALL} is set but strace, setpriv or root is missing: install strace and util-linux, run as root"
+        );
+    }
+    p
 }
 
 // ---------------------------------------------------------------------------
@@ -1281,8 +1345,7 @@ fn diff(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, String>) -
 /// but the metrics file.
 #[test]
 fn no_syscall_writes_anywhere_but_the_metrics_file() {
-    if Command::new("strace").arg("-V").output().is_err() {
-        println!("SKIPPED: strace is not installed");
+    if !privileged_parts().strace {
         return;
     }
     let root = busy_root();
@@ -1335,13 +1398,7 @@ fn no_syscall_writes_anywhere_but_the_metrics_file() {
 
 #[test]
 fn as_nobody_it_works_and_says_the_kernel_log_is_unreadable() {
-    // /proc/self belongs to the effective user.
-    if fs::metadata("/proc/self").map_or(true, |m| m.uid() != 0) {
-        println!("SKIPPED: needs root to switch to nobody");
-        return;
-    }
-    if Command::new("setpriv").arg("--version").output().is_err() {
-        println!("SKIPPED: setpriv (util-linux) is not installed");
+    if !privileged_parts().setpriv_as_root {
         return;
     }
     let root = FakeRoot::new();

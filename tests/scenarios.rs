@@ -209,11 +209,14 @@ fn mlx5_probe_failure_from_the_kernel_log_is_probe_failed_and_exits_3() {
 #[test]
 fn newer_kernel_probe_failure_record_is_recognised() {
     let root = FakeRoot::new();
+    // From 6.9 the driver core prints the failure with dev_err(), level 3,
+    // with the device's dictionary (call_driver_probe in drivers/base/dd.c);
+    // up to 6.8 it was pr_warn(), level 4, without one.
     root.pci("0000:31:00.0", "0x020000", "0x15b3", "0x101b").kmsg(concat!(
         "3,900,37516912,-;mlx5_core 0000:31:00.0: mlx5_function_setup:1283:(pid 5): Failed initializing command interface, aborting\n",
         " SUBSYSTEM=pci\n",
         " DEVICE=+pci:0000:31:00.0\n",
-        "4,901,37536789,-;mlx5_core 0000:31:00.0: probe with driver mlx5_core failed with error -12\n",
+        "3,901,37536789,-;mlx5_core 0000:31:00.0: probe with driver mlx5_core failed with error -12\n",
         " SUBSYSTEM=pci\n",
         " DEVICE=+pci:0000:31:00.0\n",
     ));

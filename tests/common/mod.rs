@@ -33,10 +33,20 @@ fn write(path: &Path, content: impl AsRef<[u8]>) {
 
 impl FakeRoot {
     /// An empty machine with udevd running and an idle queue.
+    ///
+    /// It lives on a tmpfs where there is one (`/dev/shm`), as sysfs and
+    /// `/run/udev` live in memory: a root with thousands of netdevs costs
+    /// seconds of journal writes on a disk file system, paid again by every
+    /// test run of every mutant.
     pub fn new() -> FakeRoot {
-        let root = FakeRoot {
-            dir: tempfile::tempdir().unwrap(),
+        let dir = match std::env::var_os("NETSETTLE_TEST_TMPDIR") {
+            Some(base) => tempfile::tempdir_in(base),
+            None if Path::new("/dev/shm").is_dir() => {
+                tempfile::tempdir_in("/dev/shm").or_else(|_| tempfile::tempdir())
+            }
+            None => tempfile::tempdir(),
         };
+        let root = FakeRoot { dir: dir.unwrap() };
         for d in [
             "sys/bus/pci/devices",
             "sys/bus/pci/drivers",
@@ -143,6 +153,13 @@ impl FakeRoot {
     }
 
     /// A netdev with an explicit `type` (32 = InfiniBand).
+    ///
+    /// `name_assign_type` is 4 (`NET_NAME_RENAMED`): the name given is the
+    /// final one udev chose, except for InfiniBand: ipoib never sets
+    /// `name_assign_type`, so it stays `NET_NAME_UNKNOWN` and reading the
+    /// attribute fails with `EINVAL` (`name_assign_type_show` in
+    /// net/core/net-sysfs.c). A fake root cannot fail a read of a regular
+    /// file, so it has a directory there: listed, opened, never read.
     pub fn netdev_typed(
         &self,
         addr: &str,
@@ -161,12 +178,44 @@ impl FakeRoot {
         write(&d.join("ifindex"), format!("{ifindex}\n"));
         write(&d.join("address"), format!("{mac}\n"));
         write(&d.join("type"), format!("{kind}\n"));
-        write(&d.join("name_assign_type"), "4\n");
+        if kind == 32 {
+            fs::create_dir_all(d.join("name_assign_type")).unwrap();
+        } else {
+            write(&d.join("name_assign_type"), "4\n");
+        }
         symlink(
             Path::new("../..").join(dir.strip_prefix("sys").unwrap()),
             self.path().join("sys/class/net").join(name),
         )
         .unwrap();
+        self
+    }
+
+    /// Marks a netdev as still carrying the name the kernel gave it
+    /// (`eth0`): `name_assign_type` 1, `NET_NAME_ENUM` (`alloc_etherdev`).
+    pub fn named_by_kernel(&self, name: &str) -> &Self {
+        let dir = fs::canonicalize(self.path().join("sys/class/net").join(name)).unwrap();
+        write(&dir.join("name_assign_type"), "1\n");
+        self
+    }
+
+    /// Renames a netdev as the kernel does when udev asks (`dev_change_name`
+    /// → `device_rename` in drivers/base/core.c): the `class/net` link is
+    /// renamed (`sysfs_rename_link_ns`), then the device's own `net/OLD`
+    /// directory becomes `net/NEW` (`kobject_rename`), both before the
+    /// `move` uevent; `name_assign_type` becomes 4 (`NET_NAME_RENAMED`).
+    pub fn rename_netdev(&self, old: &str, new: &str) -> &Self {
+        let class = self.path().join("sys/class/net");
+        let target = fs::read_link(class.join(old)).unwrap();
+        let new_target = target.with_file_name(new);
+        // The new link is made beside the old one and renamed into place.
+        let tmp = class.join(format!(".#{new}"));
+        symlink(&new_target, &tmp).unwrap();
+        fs::rename(&tmp, class.join(new)).unwrap();
+        fs::remove_file(class.join(old)).unwrap();
+        let new_dir = class.join(&new_target);
+        fs::rename(class.join(&target), &new_dir).unwrap();
+        write(&new_dir.join("name_assign_type"), "4\n");
         self
     }
 

@@ -1,7 +1,8 @@
 # Helpers for the guest scenario scripts (busybox ash). Sourced by /init.
 #
 # Protocol with the host (tests/vm/check.py reads it from the serial console):
-#   @@NS KIND key=value ...       short event markers, printed when they happen (t = guest uptime)
+#   @@NS KIND key=value ...       short event markers, printed when they happen (t = guest uptime);
+#                                 each also goes to the kernel log as "nsvm: KIND key=value ..."
 #   @@NS monitor CMD @@END        asks the host to type CMD into QEMU's HMP monitor
 #   @@NSOUT LABEL ...             a netsettle run's stdout (JSON, newlines removed)   } printed by
 #   @@NSERR LABEL ...             one line of that run's stderr                       } emit() at the
@@ -12,7 +13,9 @@ R=/tmp/ns            # per-run files: LABEL.out LABEL.err LABEL.pid LABEL.args
 mkdir -p $R
 
 now() { read T _ < /proc/uptime; }     # sets $T without forking (time-critical loops)
-M() { echo "@@NS $*"; }
+# M: a marker on the console and, at user.info level, in the kernel log (printk.devkmsg=on), where
+# its position orders it against the kernel's own lines and the other markers on one clock.
+M() { echo "@@NS $*"; echo "<14>nsvm: $*" > /dev/kmsg; }
 
 # Start systemd-udevd and replay the coldplug events the kernel sent before it existed.
 udev_start() {
