@@ -458,6 +458,16 @@ impl KernelLog {
     /// Reads records that arrived since the last call; true if any did (or,
     /// for a rewritten fake log, if the history changed).
     pub fn refresh(&mut self) -> bool {
+        let changed = self.read_new();
+        // The first read of a boot's log grows the vector by doubling;
+        // half of it would stay unused for the whole wait.
+        if self.records.capacity() > self.records.len() + self.records.len() / 4 + 64 {
+            self.records.shrink_to_fit();
+        }
+        changed
+    }
+
+    fn read_new(&mut self) -> bool {
         if matches!(self.source, Source::Closed) {
             self.source = self.try_open();
         }

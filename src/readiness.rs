@@ -833,13 +833,20 @@ impl Decisions {
         let ctx = Ctx::new(snap, log, settings);
         assemble(&ctx, self.devices.values().cloned().collect())
     }
+
+    /// The whole report, the decisions moved into it: for the last look,
+    /// when holding both would double the memory of a big machine's report.
+    pub fn into_report(self, snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
+        let ctx = Ctx::new(snap, log, settings);
+        assemble(&ctx, self.devices.into_values().collect())
+    }
 }
 
 /// Evaluates readiness: the heart of netsettle, pure.
 pub fn evaluate(snap: &Snapshot, log: &[Record], settings: &Settings) -> Report {
     let mut d = Decisions::default();
     d.update(snap, log, settings, &Dirty::All);
-    d.report(snap, log, settings)
+    d.into_report(snap, log, settings)
 }
 
 fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {

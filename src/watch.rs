@@ -74,10 +74,23 @@ impl Evaluator {
         }
     }
 
-    /// Reads the whole system and decides.
+    /// Reads the whole system and decides: the last look, so the
+    /// decisions move into the report.
     pub fn evaluate(&mut self) -> Report {
         self.refresh(&BTreeSet::from([Change::Everything]));
-        self.report()
+        self.final_report()
+    }
+
+    /// The report, with the decisions moved into it (they are gone after).
+    fn final_report(&mut self) -> Report {
+        let decisions = std::mem::take(&mut self.decisions);
+        let mut report = decisions.into_report(
+            self.collector.snapshot(),
+            self.log.records(),
+            &self.settings,
+        );
+        report.elapsed_ms = self.elapsed().as_millis() as u64;
+        report
     }
 
     /// Re-reads what `changes` name and the kernel log's new records, and
@@ -524,13 +537,13 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
                         .map_or(String::new(), |p| p.display().to_string())
                 );
             }
-            let mut report = ev.report();
+            notifier.status(&ev.status_line(ready));
+            let mut report = ev.final_report();
             report.exit_code = code.code();
             // The time of the decision, not of the read before it: past the
             // deadline, the report never says less than the deadline.
             let decided = now.duration_since(ev.started).as_millis() as u64;
             report.elapsed_ms = report.elapsed_ms.max(decided);
-            notifier.status(&ev.status_line(ready));
             // Without watches (ready at the first look) the close is cheap.
             if let Some(w) = watches.take().filter(|_| announced) {
                 close_in_child(w.inotify);
