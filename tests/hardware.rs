@@ -521,3 +521,79 @@ fn a_failed_driver_loading_again_holds_even_without_a_module_list() {
     assert_eq!(code, 1, "{r:#}");
     assert_eq!(state_of(&r, addr).0, "no-driver");
 }
+
+#[test]
+fn a_driver_that_gave_up_is_quoted_by_its_errors_not_its_warnings() {
+    let root = iwlwifi_without_firmware();
+    // A warning of the same attempt, before the errors: not the cause.
+    root.kmsg(&dev_record(
+        4,
+        905,
+        "iwlwifi",
+        "0000:00:14.3",
+        "api flags index 2 larger than supported by driver",
+    ))
+    .kmsg(&dev_record(
+        3,
+        920,
+        "iwlwifi",
+        "0000:00:14.3",
+        "no suitable firmware found!",
+    ));
+    let (code, r) = root.status();
+    assert_eq!(code, 3, "{r:#}");
+    let reason = state_of(&r, "0000:00:14.3").1;
+    assert!(!reason.contains("api flags"), "{reason}");
+    assert!(!reason.contains("Direct firmware load"), "{reason}");
+}
+
+#[test]
+fn a_function_left_disabled_by_an_unknown_driver_says_so_and_waits() {
+    let root = FakeRoot::new();
+    let dir = "sys/devices/pci0000:00/0000:02:00.0";
+    root.pci("0000:02:00.0", "0x020000", "0x1d6a", "0x07b1")
+        .bind("0000:02:00.0", "atlantic")
+        .module("atlantic", "live")
+        .file(&format!("{dir}/enable"), "0\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    let (state, reason) = state_of(&r, "0000:02:00.0");
+    assert_eq!(state, "no-netdev");
+    assert!(reason.contains("enable = 0"), "{reason}");
+    assert!(reason.contains("--ignore 0000:02:00.0"), "{reason}");
+    // Enabled: probe may still be creating the netdev; no such hint.
+    root.file(&format!("{dir}/enable"), "1\n");
+    let reason = state_of(&root.status().1, "0000:02:00.0").1;
+    assert!(!reason.contains("enable = 0"), "{reason}");
+    // While its module is still loading, enable = 0 is the probe's start.
+    root.file(&format!("{dir}/enable"), "0\n")
+        .module("atlantic", "coming");
+    let reason = state_of(&root.status().1, "0000:02:00.0").1;
+    assert!(!reason.contains("enable = 0"), "{reason}");
+}
+
+#[test]
+fn a_pod_netdev_of_a_function_named_by_the_user_is_still_waited_for() {
+    let root = vf_in_a_pod();
+    root.file(
+        "var/lib/cni/sriov/5a3c2f9e1b7d-net1",
+        r#"{"deviceID":"0000:3b:00.2"}"#,
+    );
+    let (code, r) = root.status_with(&["--expect-pci", "0000:3b:00.2"]);
+    assert_eq!(code, 1, "{r:#}");
+    let (state, reason) = state_of(&r, "0000:3b:00.2");
+    assert_eq!(state, "no-netdev");
+    assert!(reason.contains("5a3c2f9e1b7d-net1"), "{reason}");
+}
+
+#[test]
+fn a_function_named_without_auto_discovery_gets_its_module_named() {
+    let root = FakeRoot::new();
+    root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
+        .pci("0000:00:04.0", "0x020000", "0x8086", "0x100e");
+    let (code, r) = root.status_with(&["--no-auto", "--expect-pci", "0000:00:04.0"]);
+    assert_eq!(code, 1, "{r:#}");
+    let (state, reason) = state_of(&r, "0000:00:04.0");
+    assert_eq!(state, "no-driver");
+    assert!(reason.contains("modprobe e1000"), "{reason}");
+}
