@@ -101,15 +101,23 @@ impl UeventSocket {
         Ok(UeventSocket { fd })
     }
 
-    /// Reads every queued message.
+    /// Reads every queued message. Events of subsystems that cannot
+    /// change readiness are dropped on their SUBSYSTEM field alone, before
+    /// anything is parsed or allocated: a storm of them costs a recv each.
     pub fn drain(&self) -> Drained {
-        let mut buf = vec![0u8; 16 * 1024];
+        // A kernel uevent fits UEVENT_BUFFER_SIZE (2048 bytes,
+        // include/linux/kobject.h) plus its `ACTION@DEVPATH` header.
+        let mut buf = [0u8; 8192];
         let mut out = Drained::default();
         loop {
             match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if let Some(ev) = parse(&buf[..n]) {
+                    let msg = &buf[..n];
+                    if !subsystem_of(msg).is_some_and(|s| RELEVANT.contains(&s)) {
+                        continue;
+                    }
+                    if let Some(ev) = parse(msg) {
                         log::debug!("uevent {}@{} ({:?})", ev.action, ev.devpath, ev.subsystem);
                         out.changes.extend(ev.change());
                     }
@@ -121,6 +129,25 @@ impl UeventSocket {
         }
         out
     }
+}
+
+/// The subsystems whose uevents [`Uevent::change`] maps to a change.
+const RELEVANT: [&[u8]; 8] = [
+    b"net",
+    b"pci",
+    b"module",
+    b"drivers",
+    b"infiniband",
+    b"infiniband_verbs",
+    b"virtio",
+    b"auxiliary",
+];
+
+/// The raw `SUBSYSTEM=` value of a uevent message, without parsing the rest.
+pub fn subsystem_of(msg: &[u8]) -> Option<&[u8]> {
+    msg.split(|b| *b == 0)
+        .skip(1)
+        .find_map(|f| f.strip_prefix(b"SUBSYSTEM="))
 }
 
 impl AsFd for UeventSocket {
@@ -180,6 +207,24 @@ mod tests {
                 String::from_utf8_lossy(msg)
             );
         }
+    }
+
+    #[test]
+    fn the_cheap_subsystem_filter_agrees_with_the_parser() {
+        let msgs: [&[u8]; 6] = [
+            b"change@/devices/virtual/mem/null\0ACTION=change\0SUBSYSTEM=mem\0",
+            b"add@/module/mlx4_en\0SUBSYSTEM=module\0",
+            b"bind@/devices/pci0000:00/0000:00:03.0/virtio0\0SUBSYSTEM=virtio\0",
+            b"add@/devices/system/cpu/cpu1\0",
+            b"add@/devices/x\0SUBSYSTEM=netfoo\0",
+            b"add@/devices/x\0XSUBSYSTEM=net\0",
+        ];
+        for msg in msgs {
+            let cheap = subsystem_of(msg).is_some_and(|s| RELEVANT.contains(&s));
+            let parsed = parse(msg).is_some_and(|e| e.is_relevant());
+            assert_eq!(cheap, parsed, "{}", String::from_utf8_lossy(msg));
+        }
+        assert_eq!(subsystem_of(b"add@/x\0SUBSYSTEM=pci\0"), Some(&b"pci"[..]));
     }
 
     #[test]
