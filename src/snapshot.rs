@@ -10,7 +10,7 @@ use crate::drivers;
 use crate::modules::{self, AliasDb, AliasMatch, Blacklist, ModState, Modprobe};
 use crate::root::Root;
 use crate::sysfs::{self, IbPort, Netdev, PciFunction};
-use crate::udevdb::{self, UdevState};
+use crate::udevdb::{self, DbState, UdevState};
 
 /// Everything netsettle knows about the system at one moment.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +113,9 @@ impl Static {
 pub enum Change {
     /// udev's database entry `run/udev/data/n<ifindex>`.
     UdevEntry(u32),
-    /// udev's queue marker or control socket.
+    /// udev's queue marker (`run/udev/queue`).
+    UdevQueue,
+    /// udev's control socket: udevd started or went away.
     Udev,
     /// The list of interfaces; with a name, that interface is read again
     /// even if it was known (a remove and an add under the same name).
@@ -216,6 +218,22 @@ impl Collector {
         for change in changes {
             match change {
                 Change::UdevEntry(ifindex) => dirty.merge(self.udev_entry(*ifindex)),
+                Change::UdevQueue => {
+                    let empty = udevdb::queue_empty(&self.root);
+                    if empty != self.snap.udev.queue_empty {
+                        self.snap.udev.queue_empty = empty;
+                        // Only a leftover udev marker depends on the queue
+                        // (readiness itself asks it directly).
+                        for n in &self.snap.netdevs {
+                            if matches!(n.udev, DbState::Renaming | DbState::Processing) {
+                                match &n.pci {
+                                    Some(p) => dirty.add(p),
+                                    None => dirty = Dirty::All,
+                                }
+                            }
+                        }
+                    }
+                }
                 Change::Udev => {
                     let udev = udevdb::udev_state(&self.root);
                     if udev != self.snap.udev {

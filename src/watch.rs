@@ -395,7 +395,7 @@ impl Follower {
             changes.insert(Change::Kmsg);
         }
         self.ev.refresh(&changes);
-        if changes.iter().any(|c| !matches!(c, Change::UdevEntry(_))) {
+        if changes.iter().any(moves_watches) {
             self.watches.cover(&self.ev);
         }
     }
@@ -404,6 +404,15 @@ impl Follower {
     pub fn report(&self) -> Report {
         self.ev.report()
     }
+}
+
+/// Whether a change can add a directory worth watching: a function, udev's
+/// directories, a netdev a user named (which makes its function watched).
+fn moves_watches(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::Everything | Change::Pci(_) | Change::Udev | Change::Netdevs(_)
+    )
 }
 
 /// What a change of `name` in the watched directory `dir` may have changed.
@@ -417,7 +426,8 @@ fn change_of(dir: &Path, name: Option<&OsStr>) -> Option<Change> {
             .and_then(|i| i.parse().ok())
             .map(Change::UdevEntry),
         ("run/udev/data", None) => Some(Change::Everything),
-        ("run/udev", Some("queue" | "control")) => Some(Change::Udev),
+        ("run/udev", Some("queue")) => Some(Change::UdevQueue),
+        ("run/udev", Some("control")) => Some(Change::Udev),
         ("run/udev", Some("data")) | ("run", Some("udev")) => Some(Change::Everything),
         ("run/udev" | "run", _) => None,
         ("sys/class/net", n) => Some(Change::Netdevs(n.map(str::to_string))),
@@ -554,8 +564,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             notifier.status(&ev.status_line(false));
         }
 
-        // A udev entry changes no directory worth watching.
-        let layout_changed = changes.iter().any(|c| !matches!(c, Change::UdevEntry(_)));
+        let layout_changed = changes.iter().any(moves_watches);
         if let Some(w) = watches.as_mut().filter(|_| layout_changed) {
             w.cover(ev);
             if let Some(dir) = &exit_file_dir {
@@ -769,7 +778,7 @@ mod tests {
             ("run/udev/data", name(".#n42abc"), None),
             ("run/udev/data", name("+pci:0000:00:03.0"), None),
             ("run/udev/data", name("nope"), None),
-            ("run/udev", name("queue"), Some(Change::Udev)),
+            ("run/udev", name("queue"), Some(Change::UdevQueue)),
             ("run/udev", name("control"), Some(Change::Udev)),
             ("run/udev", name("data"), Some(Change::Everything)),
             ("run/udev", name("tags"), None),

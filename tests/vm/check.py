@@ -399,6 +399,20 @@ def passthrough(s, log):
     s.before_deadline(r, 30)
 
 
+def uevent_storm(s, log):
+    cpu = log.marker("storm-cpu") or {}
+    end = log.marker("storm-end") or {}
+    s.expect(end.get("events") == "10000", f"the loop did not write 10,000 events: {end}")
+    ns, loop = int(cpu.get("ns", -1)), int(cpu.get("loop", -1))
+    s.expect(loop > 0 and ns >= 0, f"the CPU times were not measured: {cpu}")
+    w = s.ns("wait", 0)
+    s.state(w, "0000:00:03.0", "ready", driver="virtio-pci", netdevs=["ens3"])
+    s.before(log.mpos("storm-end"), s.exit_pos(w) if w is not None else None,
+             "the storm ended, then netsettle returned (it waited through it)")
+    share = f"{100.0 * ns / loop:.1f} %" if loop > 0 else "?"
+    s.note(f"10,000 mem uevents: netsettle {ns} ticks, the writing loop {loop} ticks ({share})")
+
+
 def hardware_rules(s, log):
     s.expect(log.pci("after-settle", "0000:00:05.0").get("driver") == "pci-pf-stub", "00:05.0 not bound to pci-pf-stub")
     s.expect(log.pci("after-settle", "0000:00:06.0").get("driver") == "-", "00:06.0 has a driver, but none is in the image")
@@ -531,7 +545,7 @@ def rdma(s, log):
 
 CHECKS = {"baseline": baseline, "async-companion": async_companion, "probe-failure": probe_failure,
           "probe-in-progress": probe_in_progress, "driver-never-loads": driver_never_loads,
-          "late-hotplug": late_hotplug, "passthrough": passthrough, "hardware-rules": hardware_rules, "no-udevd": no_udevd,
+          "late-hotplug": late_hotplug, "passthrough": passthrough, "hardware-rules": hardware_rules, "uevent-storm": uevent_storm, "no-udevd": no_udevd,
           "signals": signals}
 CHECKS["link"] = link
 CHECKS["rdma"] = rdma
