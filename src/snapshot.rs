@@ -402,13 +402,7 @@ impl Collector {
         {
             dirty.add(&addr);
         }
-        s.modules = derived.modules;
-        s.modprobes = derived.modprobes;
-        s.ipoib_available = derived.ipoib_available;
-        s.builtin_hidden = derived.builtin_hidden;
-        s.matches = derived.matches;
-        s.enabled = derived.enabled;
-        s.netns_moved = derived.netns_moved;
+        derived.apply_to(s);
         dirty
     }
 }
@@ -437,6 +431,18 @@ struct Derived {
     netns_moved: BTreeMap<String, Option<String>>,
 }
 
+impl Derived {
+    fn apply_to(self, snap: &mut Snapshot) {
+        snap.modules = self.modules;
+        snap.modprobes = self.modprobes;
+        snap.matches = self.matches;
+        snap.ipoib_available = self.ipoib_available;
+        snap.builtin_hidden = self.builtin_hidden;
+        snap.enabled = self.enabled;
+        snap.netns_moved = self.netns_moved;
+    }
+}
+
 /// Reads a snapshot.
 pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot {
     let udev = udevdb::udev_state(root);
@@ -459,14 +465,7 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         in_initramfs: stat.in_initramfs,
         ..Snapshot::default()
     };
-    let d = derive(root, settings, stat, &snap);
-    snap.modules = d.modules;
-    snap.modprobes = d.modprobes;
-    snap.matches = d.matches;
-    snap.ipoib_available = d.ipoib_available;
-    snap.builtin_hidden = d.builtin_hidden;
-    snap.enabled = d.enabled;
-    snap.netns_moved = d.netns_moved;
+    derive(root, settings, stat, &snap).apply_to(&mut snap);
     // RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
     snap.extras = crate::extras::collect(root, settings, &snap.pci);
     snap

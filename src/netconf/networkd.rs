@@ -37,20 +37,7 @@ pub struct NetworkFile {
 /// Parses one `.network` file (systemd.syntax(7); only what matters here).
 pub fn parse(text: &str) -> NetworkFile {
     let mut f = NetworkFile::default();
-    let mut section = String::new();
-    for (no, raw) in (1..).zip(text.lines()) {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(h) = line.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            section = h.to_string();
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim());
+    for (section, key, value, no) in super::ini_assignments(text) {
         let items = || value.split_whitespace().map(|v| (v.to_string(), no));
         match (section.as_str(), key) {
             // An empty assignment resets the list, as for every list in systemd.

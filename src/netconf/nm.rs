@@ -18,24 +18,11 @@ pub const DIRS: [&str; 3] = [
 
 /// The expectations of one keyfile at `path`.
 pub fn parse(path: &str, text: &str) -> Vec<Derived> {
-    let mut section = String::new();
     let mut autoconnect = true;
     let mut kind = String::from("ethernet");
     let mut name: Option<(String, usize)> = None;
     let mut mac: Option<(String, usize)> = None;
-    for (no, raw) in (1..).zip(text.lines()) {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(h) = line.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            section = h.to_string();
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim());
+    for (section, key, value, no) in super::ini_assignments(text) {
         match (section.as_str(), key) {
             ("connection", "autoconnect") => autoconnect = parse_bool(value).unwrap_or(true),
             ("connection", "type") => kind = value.to_string(),
