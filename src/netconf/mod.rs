@@ -182,6 +182,28 @@ pub(crate) fn layered(root: &Root, dirs: &[&str], suffix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `key=value` assignments of an INI-style file (systemd.syntax(7),
+/// NetworkManager's keyfiles): (section, key, value, line number), values
+/// and keys trimmed; comments (`#`, `;`), blank and malformed lines skipped.
+pub(crate) fn ini_assignments(text: &str) -> Vec<(String, &str, &str, usize)> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    for (no, raw) in (1..).zip(text.lines()) {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            section = h.to_string();
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            out.push((section.clone(), key.trim(), value.trim(), no));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,26 +255,4 @@ mod tests {
             assert!(!literal_name(bad), "{bad}");
         }
     }
-}
-
-/// The `key=value` assignments of an INI-style file (systemd.syntax(7),
-/// NetworkManager's keyfiles): (section, key, value, line number), values
-/// and keys trimmed; comments (`#`, `;`), blank and malformed lines skipped.
-pub(crate) fn ini_assignments(text: &str) -> Vec<(String, &str, &str, usize)> {
-    let mut out = Vec::new();
-    let mut section = String::new();
-    for (no, raw) in (1..).zip(text.lines()) {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(h) = line.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            section = h.to_string();
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            out.push((section.clone(), key.trim(), value.trim(), no));
-        }
-    }
-    out
 }
