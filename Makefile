@@ -44,6 +44,7 @@ check: test
 	tests/packaging/run
 	tests/fuzz-smoke
 	tests/vm/run
+	tests/boot/run
 	bench/run --quick
 
 test:
