@@ -1131,3 +1131,25 @@ fn udevd_counts_as_running_when_the_socket_table_shows_it_listening() {
         false
     );
 }
+
+#[test]
+fn driver_expectation_falls_back_to_the_netdevs_parent_driver_when_udev_names_none() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    std::fs::create_dir_all(root.path().join("sys/bus/virtio/drivers/virtio_net")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../bus/virtio/drivers/virtio_net",
+        root.path()
+            .join("sys/devices/pci0000:00/0000:00:03.0/virtio0/driver"),
+    )
+    .unwrap();
+    root.udev_db(2, "I:1\nE:ID_NET_DRIVER=\n")
+        .file("etc/netsettle.conf", "[Expect]\nDriver=virtio_net\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["expectations"][0]["met"], true);
+    // udev's own word wins when it has one.
+    root.udev_db(2, "I:1\nE:ID_NET_DRIVER=virtio_something\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+}
