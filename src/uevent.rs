@@ -1,5 +1,7 @@
-//! Kernel uevents from the `NETLINK_KOBJECT_UEVENT` socket, multicast group 1
-//! (the kernel's own; udevd re-broadcasts on group 2 after its rules ran).
+//! Device events from the `NETLINK_KOBJECT_UEVENT` socket: multicast group 2,
+//! udevd's re-broadcast of each event after its rules ran, filtered in the
+//! kernel by subsystem, when udevd runs; group 1, the kernel's own, when it
+//! does not.
 //! Each uevent names what changed (its SUBSYSTEM and DEVPATH), and only that
 //! is read again; events of other subsystems cost nothing.
 
@@ -25,8 +27,32 @@ pub struct Uevent {
     pub subsystem: Option<String>,
 }
 
-/// Parses a kernel uevent: `ACTION@DEVPATH\0KEY=VALUE\0…`.
+/// Parses a kernel uevent (`ACTION@DEVPATH\0KEY=VALUE\0…`) or udevd's
+/// re-broadcast of one (the `libudev` header, then `KEY=VALUE\0…`).
 pub fn parse(msg: &[u8]) -> Option<Uevent> {
+    if let Some(props) = udev_properties(msg) {
+        let mut action = None;
+        let mut devpath = None;
+        let mut subsystem = None;
+        for field in props.split(|b| *b == 0) {
+            let text = std::str::from_utf8(field).ok();
+            let Some((key, value)) = text.and_then(|t| t.split_once('=')) else {
+                continue;
+            };
+            match key {
+                "ACTION" => action = Some(value.to_string()),
+                "DEVPATH" => devpath = Some(value.to_string()),
+                "SUBSYSTEM" => subsystem = Some(value.to_string()),
+                _ => {}
+            }
+        }
+        let (action, devpath) = (action?, devpath?);
+        return (!action.is_empty() && devpath.starts_with('/')).then_some(Uevent {
+            action,
+            devpath,
+            subsystem,
+        });
+    }
     let mut fields = msg.split(|b| *b == 0);
     let head = std::str::from_utf8(fields.next()?).ok()?;
     let (action, devpath) = head.split_once('@')?;
@@ -80,14 +106,102 @@ pub struct Drained {
     pub overflow: bool,
 }
 
+/// `monitor_netlink_header` of udevd's broadcasts (systemd
+/// src/libsystemd/sd-device/device-monitor.c): `"libudev\0"`, then the magic
+/// 0xfeedcafe in network order at byte 8, `properties_off` (host order) at
+/// 16, the subsystem's MurmurHash2 in network order at 24.
+const UDEV_PREFIX: &[u8; 8] = b"libudev\0";
+const UDEV_MAGIC: u32 = 0xfeed_cafe;
+const MAGIC_OFF: u32 = 8;
+const PROPERTIES_OFF: usize = 16;
+const SUBSYSTEM_HASH_OFF: u32 = 24;
+/// UDEV_MONITOR_UDEV: the multicast group udevd broadcasts on.
+const GROUP_UDEV: u32 = 2;
+/// The kernel's own multicast group.
+const GROUP_KERNEL: u32 = 1;
+
+/// The properties of a udevd broadcast, or `None` for anything else.
+fn udev_properties(msg: &[u8]) -> Option<&[u8]> {
+    if msg.get(..8)? != UDEV_PREFIX || msg.get(8..12)? != UDEV_MAGIC.to_be_bytes() {
+        return None;
+    }
+    let off = u32::from_ne_bytes(
+        msg.get(PROPERTIES_OFF..PROPERTIES_OFF + 4)?
+            .try_into()
+            .ok()?,
+    );
+    msg.get(off as usize..)
+}
+
+/// MurmurHash2 (Austin Appleby) with seed 0, as systemd's `string_hash32`
+/// hashes a subsystem name for the header (src/basic/MurmurHash2.c; the
+/// four-byte blocks are read in host order).
+pub fn murmur_hash2(key: &[u8]) -> u32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h = key.len() as u32;
+    let mut blocks = key.chunks_exact(4);
+    for block in &mut blocks {
+        let mut k = u32::from_ne_bytes(block.try_into().unwrap_or([0; 4]));
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M) ^ k;
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        for (i, b) in tail.iter().enumerate() {
+            h ^= u32::from(*b) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^ (h >> 15)
+}
+
+/// A classic BPF program that passes udevd broadcasts of the relevant
+/// subsystems only, the way sd_device_monitor_filter_update() builds one:
+/// the kernel drops everything else before it wakes anybody.
+fn udev_filter() -> Vec<libc::sock_filter> {
+    // linux/bpf_common.h: BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K.
+    const LD_W_ABS: u16 = 0x20;
+    const JMP_JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let mut prog = vec![
+        op(LD_W_ABS, 0, 0, MAGIC_OFF),
+        op(JMP_JEQ_K, 1, 0, UDEV_MAGIC),
+        // Not a udevd message: let the reader decide.
+        op(RET_K, 0, 0, u32::MAX),
+    ];
+    for subsystem in RELEVANT {
+        prog.push(op(LD_W_ABS, 0, 0, SUBSYSTEM_HASH_OFF));
+        prog.push(op(JMP_JEQ_K, 0, 1, murmur_hash2(subsystem)));
+        prog.push(op(RET_K, 0, 0, u32::MAX));
+    }
+    prog.push(op(RET_K, 0, 0, 0));
+    prog
+}
+
 /// A bound, non-blocking uevent socket.
 pub struct UeventSocket {
     fd: OwnedFd,
 }
 
 impl UeventSocket {
-    /// Opens and binds the socket to the kernel's multicast group.
+    /// Listens to udevd's broadcasts of the relevant subsystems: events
+    /// arrive once udevd has written its database, and the others never
+    /// wake netsettle.
+    pub fn open_udev() -> nix::Result<UeventSocket> {
+        Self::open_group(GROUP_UDEV, true)
+    }
+
+    /// Listens to the kernel's own uevents (no udevd to re-broadcast them).
     pub fn open() -> nix::Result<UeventSocket> {
+        Self::open_group(GROUP_KERNEL, false)
+    }
+
+    fn open_group(group: u32, filtered: bool) -> nix::Result<UeventSocket> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Datagram,
@@ -97,7 +211,28 @@ impl UeventSocket {
         // Coldplug and module loads come in bursts; a larger buffer makes
         // ENOBUFS rarer (it is handled anyway).
         let _ = setsockopt(&fd, sockopt::RcvBuf, &(1 << 20));
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 1))?;
+        if filtered {
+            let prog = udev_filter();
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: fprog points at `prog`, alive across the call; the
+            // kernel copies the program.
+            let r = unsafe {
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_ATTACH_FILTER,
+                    (&fprog as *const libc::sock_fprog).cast(),
+                    std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+                )
+            };
+            if r < 0 {
+                return Err(Errno::last());
+            }
+        }
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, group))?;
         Ok(UeventSocket { fd })
     }
 
@@ -225,6 +360,92 @@ mod tests {
             assert_eq!(cheap, parsed, "{}", String::from_utf8_lossy(msg));
         }
         assert_eq!(subsystem_of(b"add@/x\0SUBSYSTEM=pci\0"), Some(&b"pci"[..]));
+    }
+
+    /// A udevd broadcast as device_monitor_send_device() builds it.
+    fn udev_msg(subsystem: &str, props: &[&str]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(b"libudev\0");
+        m.extend_from_slice(&UDEV_MAGIC.to_be_bytes());
+        m.extend_from_slice(&40u32.to_ne_bytes()); // header_size
+        m.extend_from_slice(&40u32.to_ne_bytes()); // properties_off
+        let body: Vec<u8> = props.iter().flat_map(|p| p.bytes().chain([0])).collect();
+        m.extend_from_slice(&(body.len() as u32).to_ne_bytes());
+        m.extend_from_slice(&murmur_hash2(subsystem.as_bytes()).to_be_bytes());
+        m.extend_from_slice(&[0; 12]); // devtype hash, tag bloom
+        m.extend_from_slice(&body);
+        m
+    }
+
+    #[test]
+    fn udevd_broadcasts_are_parsed_like_kernel_uevents() {
+        let msg = udev_msg(
+            "net",
+            &[
+                "ACTION=add",
+                "DEVPATH=/devices/pci0000:00/0000:00:03.0/virtio0/net/ens3",
+                "SUBSYSTEM=net",
+                "INTERFACE=ens3",
+                "ID_NET_DRIVER=virtio_net",
+            ],
+        );
+        let ev = parse(&msg).unwrap();
+        assert_eq!(ev.action, "add");
+        assert_eq!(ev.change(), Some(Change::Netdevs(Some("ens3".into()))));
+        assert_eq!(subsystem_of(&msg), Some(&b"net"[..]));
+        let mut bad_magic = msg.clone();
+        bad_magic[8] ^= 1;
+        assert_eq!(parse(&bad_magic), None);
+        assert_eq!(parse(&msg[..30]), None, "cut inside the header");
+    }
+
+    #[test]
+    fn subsystem_hashes_are_systemds_murmurhash2() {
+        // MurmurHash2 with seed 0 of each name, as the reference C code gives.
+        let cases: [(&str, u32); 10] = [
+            ("net", 0xa74d_3cc8),
+            ("pci", 0x5916_3b92),
+            ("module", 0x38e3_a30f),
+            ("drivers", 0x4d03_5eb4),
+            ("infiniband", 0x4ef3_31f5),
+            ("infiniband_verbs", 0x34b9_5c1e),
+            ("virtio", 0x1d99_42ce),
+            ("auxiliary", 0xe48d_fecc),
+            ("mem", 0xc365_cd83),
+            ("", 0),
+        ];
+        for (name, want) in cases {
+            assert_eq!(murmur_hash2(name.as_bytes()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_udev_filter_passes_the_relevant_subsystems_only() {
+        // Run the program the way the kernel does, on real headers.
+        fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
+            let (mut a, mut pc) = (0u32, 0usize);
+            loop {
+                let i = prog[pc];
+                match i.code {
+                    0x20 => {
+                        let k = i.k as usize;
+                        let Some(w) = pkt.get(k..k + 4) else { return 0 };
+                        a = u32::from_be_bytes(w.try_into().unwrap());
+                        pc += 1;
+                    }
+                    0x15 => pc += 1 + usize::from(if a == i.k { i.jt } else { i.jf }),
+                    0x06 => return i.k,
+                    c => panic!("unexpected opcode {c:#x}"),
+                }
+            }
+        }
+        let prog = udev_filter();
+        for sub in ["net", "pci", "module", "infiniband", "virtio", "auxiliary"] {
+            assert_ne!(run(&prog, &udev_msg(sub, &["ACTION=add"])), 0, "{sub}");
+        }
+        for sub in ["mem", "block", "tty", "cpu"] {
+            assert_eq!(run(&prog, &udev_msg(sub, &["ACTION=change"])), 0, "{sub}");
+        }
     }
 
     #[test]

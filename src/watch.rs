@@ -24,6 +24,7 @@ use crate::readiness::Decisions;
 use crate::report::{Exit, Report, State};
 use crate::root::Root;
 use crate::snapshot::{Change, Collector, Dirty, Static};
+use crate::udevdb;
 use crate::uevent::UeventSocket;
 
 /// Re-evaluation period while something changes that announces itself
@@ -242,11 +243,20 @@ pub fn decide(look: Look) -> Option<Exit> {
 /// On the running system sysfs changes arrive as uevents (sysfs itself
 /// sends no inotify events) and the kernel log is polled directly; the
 /// watches there are for udev's files. A fake root has only inotify.
-fn watch_dirs<'a>(root: &Root, functions: impl Iterator<Item = &'a str>) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = ["run/udev", "run/udev/data"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+///
+/// udevd's database directory is watched unless udevd's own broadcasts are
+/// heard (`udev_monitor`): it announces each netdev it finished there, after
+/// writing its entry, and an entry of every other device (a storm of `mem`
+/// or `block` events) would wake netsettle for nothing.
+fn watch_dirs<'a>(
+    root: &Root,
+    functions: impl Iterator<Item = &'a str>,
+    udev_monitor: bool,
+) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = vec!["run/udev".into()];
+    if !(udev_monitor && root.is_system()) {
+        dirs.push("run/udev/data".into());
+    }
     if !root.path("run/udev").is_dir() {
         // udevd has not started yet: see it create its directory.
         dirs.push("run".into());
@@ -283,6 +293,8 @@ struct Watches {
     inotify: Inotify,
     dirs: HashMap<WatchDescriptor, PathBuf>,
     watched: HashSet<PathBuf>,
+    /// udevd's broadcasts are heard: its database directory need not be watched.
+    udev_monitor: bool,
     /// A watch could not be added for another reason than absence (ENOSPC:
     /// `fs.inotify.max_user_watches`): changes there are only seen by the tick.
     incomplete: bool,
@@ -297,6 +309,7 @@ impl Watches {
             inotify,
             dirs: HashMap::new(),
             watched: HashSet::new(),
+            udev_monitor: false,
             incomplete: false,
         })
     }
@@ -323,7 +336,7 @@ impl Watches {
 
     /// Watches every directory whose changes matter now.
     fn cover(&mut self, ev: &Evaluator) {
-        for dir in watch_dirs(&ev.root, ev.decisions.watched()) {
+        for dir in watch_dirs(&ev.root, ev.decisions.watched(), self.udev_monitor) {
             if !self.watched.contains(&dir) {
                 self.add(&ev.root, &dir, &ev.root.path(&dir));
             }
@@ -487,6 +500,22 @@ impl<'a> PollSet<'a> {
     }
 }
 
+/// udevd's broadcasts (filtered to the relevant subsystems in the kernel)
+/// when it runs, else the kernel's uevents; `None`, with a warning, when
+/// neither socket opens. The flag says whether udevd's broadcasts it is.
+fn open_events(udev_running: bool) -> (Option<UeventSocket>, bool) {
+    if udev_running {
+        match UeventSocket::open_udev() {
+            Ok(sock) => return (Some(sock), true),
+            Err(e) => log::debug!("cannot listen to udevd's broadcasts ({e})"),
+        }
+    }
+    let kernel = UeventSocket::open()
+        .map_err(|e| log::warn!("cannot listen to kernel uevents ({e}); falling back to inotify and a {TICK:?} tick"))
+        .ok();
+    (kernel, false)
+}
+
 /// Waits until ready, the deadline, a certain failure with `fail_fast`, or a
 /// signal; returns the final report with its exit code set.
 pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
@@ -503,14 +532,19 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
     let signals = mask.thread_block().ok().and_then(|_| {
         SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
     });
-    let uevents = if ev.root.is_system() {
-        UeventSocket::open()
-            .map_err(|e| log::warn!("cannot listen to kernel uevents ({e}); falling back to inotify and a {TICK:?} tick"))
-            .ok()
+    // The event source follows udevd: its broadcasts while it runs, the
+    // kernel's own uevents while it does not (before it starts in an
+    // initramfs, or without it). `heard` is the udevd state it was chosen for.
+    let mut heard = udevdb::udev_state(&ev.root).running;
+    let (mut uevents, via_udev) = if ev.root.is_system() {
+        open_events(heard)
     } else {
-        None
+        (None, false)
     };
     let mut watches = Watches::new();
+    if let Some(w) = watches.as_mut() {
+        w.udev_monitor = via_udev;
+    }
     let exit_file_dir = opts
         .exit_if_exists
         .as_ref()
@@ -528,6 +562,21 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             ev.refresh(&changes);
             ready = ev.ready();
             certain_failure = ev.decisions.certain_failure();
+        }
+        let running = ev.collector.snapshot().udev.running;
+        if ev.root.is_system() && running != heard {
+            // udevd started or went away: listen to the other source, then
+            // read everything, since events in between may be lost.
+            log::debug!("udevd running: {running}; switching event source");
+            heard = running;
+            let (sock, via_udev) = open_events(heard);
+            uevents = sock;
+            if let Some(w) = watches.as_mut() {
+                w.udev_monitor = via_udev;
+                w.cover(ev);
+            }
+            changes = BTreeSet::from([Change::Everything]);
+            continue;
         }
         let now = Instant::now();
         let exit_file = opts.exit_if_exists.as_ref().is_some_and(|p| p.exists());
