@@ -48,13 +48,31 @@ struct Job {
     wait: Option<WaitOptions>,
 }
 
-/// Runs netsettle as the command line says; returns the exit code.
-pub fn run(cli: Cli) -> i32 {
+/// What a run leaves behind: its exit code, and a descriptor whose last
+/// close is slow (see [`watch::Evaluator::lingering`]).
+pub struct Finished {
+    /// The process exit status.
+    pub code: i32,
+    /// The wait's inotify descriptor, still open.
+    pub lingering: Option<std::os::fd::OwnedFd>,
+}
+
+impl From<i32> for Finished {
+    fn from(code: i32) -> Finished {
+        Finished {
+            code,
+            lingering: None,
+        }
+    }
+}
+
+/// Runs netsettle as the command line says.
+pub fn run(cli: Cli) -> Finished {
     let common = cli.common;
     let wait_args = match cli.command {
         Some(cli::Command::Status) if cli.wait != cli::WaitArgs::default() => {
             eprintln!("netsettle: status evaluates once: --timeout, --exit-if-exists, --fail-fast and --seq-* do not apply");
-            return Exit::Usage.code();
+            return Exit::Usage.code().into();
         }
         Some(cli::Command::Status) => None,
         None => Some(cli.wait),
@@ -72,7 +90,7 @@ pub fn run(cli: Cli) -> i32 {
                 ..Report::default()
             };
             print(&report, format, common.quiet);
-            return Exit::Ready.code();
+            return Exit::Ready.code().into();
         }
         Err(msg) => {
             log::error!("{msg}");
@@ -83,7 +101,7 @@ pub fn run(cli: Cli) -> i32 {
             report.ready = false;
             report.exit_code = Exit::Usage.code();
             print(&report, format, false);
-            return Exit::Usage.code();
+            return Exit::Usage.code().into();
         }
     };
 
@@ -98,7 +116,10 @@ pub fn run(cli: Cli) -> i32 {
         }
     }
     print(&report, format, job.common.quiet);
-    report.exit_code
+    Finished {
+        code: report.exit_code,
+        lingering: ev.lingering.take(),
+    }
 }
 
 /// Merges config files, the kernel command line and the command line, in

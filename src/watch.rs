@@ -53,6 +53,12 @@ pub struct Evaluator {
     decisions: Decisions,
     started: Instant,
     warned_udev: bool,
+    /// The wait's inotify descriptor, left open for the caller: its last
+    /// close waits for an SRCU grace period (`fsnotify_destroy_group`
+    /// flushes the mark reaper, which calls `synchronize_srcu`), 6 to 15 ms
+    /// that a binary may hand to a child instead of spending them before its
+    /// exit (see main.rs).
+    pub lingering: Option<std::os::fd::OwnedFd>,
 }
 
 impl Evaluator {
@@ -72,6 +78,7 @@ impl Evaluator {
             decisions: Decisions::default(),
             started: Instant::now(),
             warned_udev: false,
+            lingering: None,
         }
     }
 
@@ -605,7 +612,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             report.elapsed_ms = report.elapsed_ms.max(decided);
             // Without watches (ready at the first look) the close is cheap.
             if let Some(w) = watches.take().filter(|_| announced) {
-                close_in_child(w.inotify);
+                ev.lingering = Some(w.inotify.into());
             }
             return report;
         }
@@ -709,34 +716,6 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             }
         }
     }
-}
-
-/// Lets a short-lived child make the last close of the inotify descriptor.
-///
-/// Closing an inotify instance that has watches waits for an SRCU grace
-/// period (`fsnotify_destroy_group` flushes the mark reaper, which calls
-/// `synchronize_srcu`): about 6 ms, up to 15 ms on a busy machine, spent
-/// between the decision and the exit a boot script waits for (see
-/// docs/benchmarks.md). The child pays it; nobody waits for the child, and
-/// init reaps it once netsettle has exited. If fork fails, the close happens
-/// here, as it would have anyway.
-fn close_in_child(ino: Inotify) {
-    use std::os::fd::AsRawFd;
-    let fd = ino.as_fd().as_raw_fd();
-    // SAFETY: the child only calls close() and _exit(), which are
-    // async-signal-safe, so fork() is sound even in a threaded caller.
-    if unsafe { libc::fork() } == 0 {
-        unsafe {
-            // Do not hold the caller's pipes (stdout, the journal) open.
-            for stdio in 0..3 {
-                libc::close(stdio);
-            }
-            libc::close(fd);
-            libc::_exit(0);
-        }
-    }
-    // Here the descriptor has another reference (or fork failed): cheap.
-    drop(ino);
 }
 
 #[cfg(test)]
