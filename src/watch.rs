@@ -523,41 +523,189 @@ fn open_events(udev_running: bool) -> (Option<UeventSocket>, bool) {
     (kernel, false)
 }
 
+/// Everything the wait listens to.
+struct Sources {
+    /// SIGINT, SIGTERM and SIGHUP as readable events, so the report is
+    /// printed from the normal path and nothing runs in a signal handler.
+    signals: Option<SignalFd>,
+    uevents: Option<UeventSocket>,
+    /// The udevd state the event source was chosen for: its broadcasts
+    /// while it runs, the kernel's own uevents while it does not (before it
+    /// starts in an initramfs, or without it).
+    heard: bool,
+    watches: Option<Watches>,
+    exit_file_dir: Option<PathBuf>,
+    buf: [u8; 4096],
+}
+
+/// What a wake brought.
+enum Wake {
+    /// These changes (none: a wake that named nothing worth reading).
+    Changes(BTreeSet<Change>),
+    /// A signal that ends the wait.
+    Stop(Exit),
+}
+
+impl Sources {
+    fn open(ev: &Evaluator, opts: &WaitOptions) -> Sources {
+        let mut mask = SigSet::empty();
+        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            mask.add(s);
+        }
+        let signals = mask.thread_block().ok().and_then(|_| {
+            SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
+        });
+        let heard = udevdb::udev_state(&ev.root).running;
+        let (uevents, via_udev) = if ev.root.is_system() {
+            open_events(heard)
+        } else {
+            (None, false)
+        };
+        let mut watches = Watches::new();
+        if let Some(w) = watches.as_mut() {
+            w.udev_monitor = via_udev;
+        }
+        Sources {
+            signals,
+            uevents,
+            heard,
+            watches,
+            exit_file_dir: opts
+                .exit_if_exists
+                .as_ref()
+                .and_then(|p| p.parent().map(Path::to_path_buf)),
+            buf: [0; 4096],
+        }
+    }
+
+    /// Switches the event source when udevd started or went away; true
+    /// when it did (events in between may be lost: read everything).
+    fn follow_udev(&mut self, ev: &Evaluator) -> bool {
+        let running = ev.collector.snapshot().udev.running;
+        if !ev.root.is_system() || running == self.heard {
+            return false;
+        }
+        log::debug!("udevd running: {running}; switching event source");
+        self.heard = running;
+        let (sock, via_udev) = open_events(running);
+        self.uevents = sock;
+        if let Some(w) = self.watches.as_mut() {
+            w.udev_monitor = via_udev;
+            w.cover(ev);
+        }
+        true
+    }
+
+    /// Watches what the changes may have added.
+    fn cover(&mut self, ev: &Evaluator, changes: &BTreeSet<Change>) {
+        if !changes.iter().any(moves_watches) {
+            return;
+        }
+        if let Some(w) = self.watches.as_mut() {
+            w.cover(ev);
+            if let Some(dir) = &self.exit_file_dir {
+                w.add(&ev.root, dir, dir);
+            }
+        }
+    }
+
+    /// Some change could go unseen: a source is missing or incomplete.
+    fn blind(&self, ev: &Evaluator) -> bool {
+        (ev.root.is_system() && self.uevents.is_none())
+            || self.watches.as_ref().map_or(true, |w| w.incomplete)
+            || self.exit_file_dir.as_ref().is_some_and(|d| !d.is_dir())
+    }
+
+    /// Waits for an event or the tick; returns what it brought.
+    fn wait(&mut self, ev: &Evaluator, timeout: Duration) -> Wake {
+        let blind = self.blind(ev);
+        // Links and RDMA ports change without an event (src/extras.rs).
+        let polled = crate::extras::needs_tick(ev.collector.snapshot(), &ev.settings);
+        let tick = if blind || ev.loading_modules() || polled {
+            TICK
+        } else {
+            IDLE_TICK
+        };
+        let mut set = PollSet::new();
+        set.add(Source::Signals, self.signals.as_ref().map(|s| s.as_fd()));
+        set.add(Source::Uevents, self.uevents.as_ref().map(|u| u.as_fd()));
+        let ino = self.watches.as_ref().map(|w| w.inotify.as_fd());
+        set.add(Source::Inotify, ino);
+        set.add(Source::Kmsg, ev.kmsg_fd());
+        let woken = set.wait(timeout.min(tick));
+
+        let mut changes = BTreeSet::new();
+        if woken.is_empty() {
+            // The tick: what announces itself through no event, or all of
+            // it when some source is missing.
+            changes.insert(if blind || tick == IDLE_TICK {
+                Change::Everything
+            } else {
+                Change::Modules
+            });
+            changes.insert(Change::Kmsg);
+        }
+        for source in woken {
+            match source {
+                Source::Signals => {
+                    if let Some(code) = self.signal(ev) {
+                        return Wake::Stop(code);
+                    }
+                }
+                Source::Uevents => {
+                    if let Some(u) = &self.uevents {
+                        let drained = u.drain();
+                        if drained.overflow {
+                            log::debug!("uevent buffer overflowed; re-reading everything");
+                            changes.insert(Change::Everything);
+                        }
+                        changes.extend(drained.changes);
+                    }
+                }
+                Source::Inotify => {
+                    if let Some(w) = self.watches.as_mut() {
+                        w.read(&mut self.buf, &mut changes);
+                    }
+                }
+                Source::Kmsg => {
+                    changes.insert(Change::Kmsg);
+                }
+            }
+        }
+        Wake::Changes(changes)
+    }
+
+    /// Handles a pending signal: SIGHUP logs the current report, SIGINT and
+    /// SIGTERM end the wait with their exit codes.
+    fn signal(&self, ev: &Evaluator) -> Option<Exit> {
+        let sig = self.signals.as_ref()?.read_signal().ok().flatten()?;
+        match Signal::try_from(sig.ssi_signo as i32) {
+            Ok(Signal::SIGHUP) => {
+                log::warn!(
+                    "SIGHUP: current state follows; still waiting\n{}",
+                    ev.report().to_text()
+                );
+                None
+            }
+            Ok(s) => {
+                log::warn!("{s}: stopping before the devices are ready");
+                Some(if s == Signal::SIGINT {
+                    Exit::Interrupted
+                } else {
+                    Exit::Terminated
+                })
+            }
+            Err(_) => None,
+        }
+    }
+}
+
 /// Waits until ready, the deadline, a certain failure with `fail_fast`, or a
 /// signal; returns the final report with its exit code set.
 pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
     let deadline = ev.started + opts.timeout;
-    let fail_fast = ev.settings.fail_fast;
     let mut notifier = Notifier::from_env();
-
-    // Signals become readable events, so the report is printed from the
-    // normal path and nothing runs in a signal handler.
-    let mut mask = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        mask.add(s);
-    }
-    let signals = mask.thread_block().ok().and_then(|_| {
-        SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
-    });
-    // The event source follows udevd: its broadcasts while it runs, the
-    // kernel's own uevents while it does not (before it starts in an
-    // initramfs, or without it). `heard` is the udevd state it was chosen for.
-    let mut heard = udevdb::udev_state(&ev.root).running;
-    let (mut uevents, via_udev) = if ev.root.is_system() {
-        open_events(heard)
-    } else {
-        (None, false)
-    };
-    let mut watches = Watches::new();
-    if let Some(w) = watches.as_mut() {
-        w.udev_monitor = via_udev;
-    }
-    let exit_file_dir = opts
-        .exit_if_exists
-        .as_ref()
-        .and_then(|p| p.parent().map(Path::to_path_buf));
-
-    let mut buf = [0u8; 4096];
+    let mut sources = Sources::open(ev, opts);
     let mut announced = false;
     let mut changes = BTreeSet::from([Change::Everything]);
     let (mut ready, mut certain_failure) = (false, false);
@@ -570,18 +718,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             ready = ev.ready();
             certain_failure = ev.decisions.certain_failure();
         }
-        let running = ev.collector.snapshot().udev.running;
-        if ev.root.is_system() && running != heard {
-            // udevd started or went away: listen to the other source, then
-            // read everything, since events in between may be lost.
-            log::debug!("udevd running: {running}; switching event source");
-            heard = running;
-            let (sock, via_udev) = open_events(heard);
-            uevents = sock;
-            if let Some(w) = watches.as_mut() {
-                w.udev_monitor = via_udev;
-                w.cover(ev);
-            }
+        if sources.follow_udev(ev) {
             changes = BTreeSet::from([Change::Everything]);
             continue;
         }
@@ -590,7 +727,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
         let look = Look {
             ready,
             exit_file,
-            fail_fast,
+            fail_fast: ev.settings.fail_fast,
             certain_failure,
             past_deadline: now >= deadline,
         };
@@ -611,7 +748,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             let decided = now.duration_since(ev.started).as_millis() as u64;
             report.elapsed_ms = report.elapsed_ms.max(decided);
             // Without watches (ready at the first look) the close is cheap.
-            if let Some(w) = watches.take().filter(|_| announced) {
+            if let Some(w) = sources.watches.take().filter(|_| announced) {
                 ev.lingering = Some(w.inotify.into());
             }
             return report;
@@ -619,15 +756,7 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
         if fresh {
             notifier.status(&ev.status_line(false));
         }
-
-        let layout_changed = changes.iter().any(moves_watches);
-        if let Some(w) = watches.as_mut().filter(|_| layout_changed) {
-            w.cover(ev);
-            if let Some(dir) = &exit_file_dir {
-                w.add(&ev.root, dir, dir);
-            }
-        }
-
+        sources.cover(ev, &changes);
         if !announced {
             // Tests and operators key on this line: from here on, every
             // change is seen.
@@ -637,84 +766,14 @@ pub fn wait(ev: &mut Evaluator, opts: &WaitOptions) -> Report {
             );
             announced = true;
         }
-        let blind = (ev.root.is_system() && uevents.is_none())
-            || watches.as_ref().map_or(true, |w| w.incomplete)
-            || exit_file_dir.as_ref().is_some_and(|d| !d.is_dir());
-        // Links and RDMA ports change without an event (src/extras.rs).
-        let polled = crate::extras::needs_tick(ev.collector.snapshot(), &ev.settings);
-        let tick = if blind || ev.loading_modules() || polled {
-            TICK
-        } else {
-            IDLE_TICK
-        };
-        let mut set = PollSet::new();
-        set.add(Source::Signals, signals.as_ref().map(|s| s.as_fd()));
-        set.add(Source::Uevents, uevents.as_ref().map(|u| u.as_fd()));
-        set.add(Source::Inotify, watches.as_ref().map(|w| w.inotify.as_fd()));
-        set.add(Source::Kmsg, ev.kmsg_fd());
-        let woken = set.wait((deadline - now).min(tick));
-
-        changes.clear();
-        if woken.is_empty() {
-            // The tick: what announces itself through no event, or all of
-            // it when some source is missing.
-            changes.insert(if blind || tick == IDLE_TICK {
-                Change::Everything
-            } else {
-                Change::Modules
-            });
-            changes.insert(Change::Kmsg);
-        }
-        for source in woken {
-            match source {
-                Source::Signals => {
-                    let Some(sig) = signals
-                        .as_ref()
-                        .and_then(|s| s.read_signal().ok().flatten())
-                    else {
-                        continue;
-                    };
-                    match Signal::try_from(sig.ssi_signo as i32) {
-                        Ok(Signal::SIGHUP) => {
-                            log::warn!(
-                                "SIGHUP: current state follows; still waiting\n{}",
-                                ev.report().to_text()
-                            );
-                        }
-                        Ok(s) => {
-                            let code = if s == Signal::SIGINT {
-                                Exit::Interrupted
-                            } else {
-                                Exit::Terminated
-                            };
-                            log::warn!("{s}: stopping before the devices are ready");
-                            let mut report = ev.evaluate();
-                            report.exit_code = code.code();
-                            return report;
-                        }
-                        Err(_) => {}
-                    }
-                }
-                Source::Uevents => {
-                    if let Some(u) = &uevents {
-                        let drained = u.drain();
-                        if drained.overflow {
-                            log::debug!("uevent buffer overflowed; re-reading everything");
-                            changes.insert(Change::Everything);
-                        }
-                        changes.extend(drained.changes);
-                    }
-                }
-                Source::Inotify => {
-                    if let Some(w) = watches.as_mut() {
-                        w.read(&mut buf, &mut changes);
-                    }
-                }
-                Source::Kmsg => {
-                    changes.insert(Change::Kmsg);
-                }
+        changes = match sources.wait(ev, deadline - now) {
+            Wake::Changes(c) => c,
+            Wake::Stop(code) => {
+                let mut report = ev.evaluate();
+                report.exit_code = code.code();
+                return report;
             }
-        }
+        };
     }
 }
 
