@@ -309,15 +309,17 @@ def probe_failure(s, log):
     d = s.ns("deadline", 3)
     if f is not None and tfail is not None:
         # it saw the failure (the report says probe-failed), it did not wait for its own deadline,
-        # and it was gone before the run without --fail-fast reached its (shorter) one
-        s.before_deadline(f, 60)
+        # and it was gone before the run without --fail-fast, started once modprobe returned with
+        # the failure logged, reached its 10 s deadline
+        s.before_deadline(f, 100)
+        s.before(log.mpos("probe-returned"), s.exit_pos(d), "modprobe returned, then the run without --fail-fast exited")
         s.before(s.exit_pos(f), s.exit_pos(d), "--fail-fast exited, then the run without it at its deadline")
         s.note(f"probe failed t={tfail:.2f}; --fail-fast exited t={f.t1} (+{f.t1 - tfail:.2f} s)")
         probs = " ".join(p.get("text", "") for p in f.json.get("kernel_problems") or [])
         s.expect("NVM Checksum Is Not Valid" in probs,
                  f"failfast: kernel_problems lacks the error-priority line naming 0000:00:04.0: {probs!r}")
     s.state(d, "0000:00:04.0", "probe-failed", reason=reason[:1])
-    s.deadline(d, 15)
+    s.deadline(d, 10)
     st = s.ns("status", 3)
     s.state(st, "0000:00:04.0", "probe-failed", reason=reason[:1])
 
@@ -347,7 +349,7 @@ def probe_in_progress(s, log):
     if w is not None:
         # the report's probe-failed state is the proof it exited after the kernel's line
         s.before(pfail, s.exit_pos(w), "the probe failed, then wait exited")
-        s.before_deadline(w, 60)
+        s.before_deadline(w, 100)
     a = s.ns("after", 3)
     s.state(a, "0000:00:04.0", "probe-failed", reason=["error -5"])
 

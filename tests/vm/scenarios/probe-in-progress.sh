@@ -7,7 +7,7 @@ D=/sys/bus/pci/devices/0000:00:04.0
 echo e1000e > $D/driver_override
 udev_start
 settle settle -t 60
-ns_start wait --fail-fast -t 60 --format json
+ns_start wait --fail-fast -t 100 --format json
 ( modprobe e1000e; now; M "probe-returned t=$T" ) &
 PROBE=$!
 wait_for $D/driver 20
