@@ -1069,7 +1069,6 @@ mod tests {
             name_assign_type: Some(4),
             udev,
             driver: Some("e1000".into()),
-            parent_driver: Some("e1000".into()),
         }
     }
 

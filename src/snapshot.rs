@@ -297,7 +297,8 @@ impl Collector {
         // udev's entry is all that changed; the netdev's own attributes
         // change with events of their own (a rename moves its class link).
         let (udev, db_driver) = udevdb::netdev_entry(&self.root, ifindex);
-        let driver = db_driver.or_else(|| n.parent_driver.clone());
+        let root = &self.root;
+        let driver = db_driver.or_else(|| sysfs::parent_driver_of(root, &n.name));
         if n.udev == udev && n.driver == driver {
             return Dirty::Nothing;
         }

@@ -65,8 +65,6 @@ pub struct Netdev {
     pub udev: DbState,
     /// The driver behind it (`ID_NET_DRIVER`, else its parent's driver link).
     pub driver: Option<String>,
-    /// Its parent device's driver link (what `driver` falls back to).
-    pub parent_driver: Option<String>,
 }
 
 /// ARPHRD_INFINIBAND: the `type` of an IPoIB netdev.
@@ -252,7 +250,7 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
     };
     // The netdev's parent device is two levels up (`DEVICE/net/NAME`); its
     // driver link names virtio_net for virtio, mlx4_core for mlx4_en ports.
-    let parent_driver = (|| root.link_name(dir.parent()?.parent()?.join("driver")))();
+    let parent_driver = || parent_driver(root, dir);
     Netdev {
         name,
         pci,
@@ -263,8 +261,7 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
         kind: num("type"),
         name_assign_type: num("name_assign_type"),
         udev,
-        driver: db_driver.or_else(|| parent_driver.clone()),
-        parent_driver,
+        driver: db_driver.or_else(parent_driver),
     }
 }
 
@@ -303,6 +300,19 @@ pub fn cni_attachment(root: &Root, addr: &str) -> Option<String> {
             .contains(&needle)
             .then(|| path.display().to_string())
     })
+}
+
+/// The driver of a netdev's parent device, two levels up from its
+/// directory (`DEVICE/net/NAME`): virtio_net for virtio, mlx4_core for
+/// mlx4_en ports. What `ID_NET_DRIVER` falls back to.
+fn parent_driver(root: &Root, dir: &Path) -> Option<String> {
+    root.link_name(dir.parent()?.parent()?.join("driver"))
+}
+
+/// [`parent_driver`] of the interface called `name` now.
+pub fn parent_driver_of(root: &Root, name: &str) -> Option<String> {
+    let dir = root.resolve_link(Path::new("sys/class/net").join(name))?;
+    parent_driver(root, &dir)
 }
 
 /// Lists InfiniBand ports with the PCI function behind each.
