@@ -26,7 +26,7 @@ pub fn init(quiet: bool, verbose: u8) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let journal = stderr_is_journal();
     let env = env_logger::Env::new().filter_or("NETSETTLE_LOG", default);
     let _ = env_logger::Builder::from_env(env)
         .format(move |buf, record| {
@@ -37,4 +37,29 @@ pub fn init(quiet: bool, verbose: u8) {
             }
         })
         .try_init();
+}
+
+/// Whether stderr is the journal stream systemd set up: `$JOURNAL_STREAM`
+/// holds its `DEVICE:INODE`, and it counts only while stderr is still that
+/// stream, not when a script pipes our stderr elsewhere (systemd.exec(5):
+/// "compare … with the device and inode of stderr as returned by fstat()").
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = value
+        .to_str()
+        .and_then(|v| v.split_once(':'))
+        .and_then(|(d, i)| Some((d.parse::<u64>().ok()?, i.parse::<u64>().ok()?)))
+    else {
+        return false;
+    };
+    // SAFETY: fd 2 is only borrowed for the fstat below.
+    let stderr = unsafe { std::os::fd::BorrowedFd::borrow_raw(2) };
+    let Ok(file) = stderr.try_clone_to_owned().map(std::fs::File::from) else {
+        return false;
+    };
+    file.metadata()
+        .is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }

@@ -184,20 +184,39 @@ fn quiet_prints_nothing_when_ready() {
 }
 
 #[test]
-fn journal_stream_gets_priority_prefixes() {
+fn journal_stream_gets_priority_prefixes_only_while_stderr_is_that_stream() {
+    use std::os::unix::fs::MetadataExt;
     let root = FakeRoot::new();
     root.remove("run/udev/control");
+    // stderr goes to a file whose device and inode JOURNAL_STREAM names, as
+    // systemd sets it up for a unit's stderr.
+    let path = root.path().join("stderr.log");
+    let file = std::fs::File::create(&path).unwrap();
+    let meta = file.metadata().unwrap();
+    let stream = format!("{}:{}", meta.dev(), meta.ino());
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_netsettle"))
+        .args(["status", "--root"])
+        .arg(root.path())
+        .env("JOURNAL_STREAM", &stream)
+        .env_remove("NETSETTLE_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let err = std::fs::read_to_string(&path).unwrap();
+    assert!(err.starts_with("<4>udevd is not running"), "{err}");
+    // The variable inherited by a command whose stderr was piped elsewhere
+    // (a script under a unit): plain lines.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_netsettle"))
         .args(["status", "--root"])
         .arg(root.path())
-        .env("JOURNAL_STREAM", "8:12345")
+        .env("JOURNAL_STREAM", &stream)
         .env_remove("NETSETTLE_LOG")
         .output()
         .unwrap();
     let err = stderr_of(&out);
-    assert!(err.starts_with("<4>udevd is not running"), "{err}");
-    let plain = root.run(&["status"]);
-    assert!(stderr_of(&plain).starts_with("netsettle: udevd is not running"));
+    assert!(err.starts_with("netsettle: udevd is not running"), "{err}");
 }
 
 #[test]
