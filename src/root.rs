@@ -150,6 +150,14 @@ impl Root {
         Some(out)
     }
 
+    /// Whether a configuration file is masked the systemd way: a symlink
+    /// to `/dev/null`, or an empty file (systemd.unit(5), systemd.network(5)).
+    pub fn is_masked(&self, rel: impl AsRef<Path>) -> bool {
+        let path = self.path(rel);
+        std::fs::read_link(&path).is_ok_and(|t| t == Path::new("/dev/null"))
+            || std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0)
+    }
+
     /// Names in a directory, sorted; empty when it does not exist.
     pub fn list(&self, rel: impl AsRef<Path>) -> Vec<OsString> {
         let Ok(rd) = std::fs::read_dir(self.path(rel)) else {

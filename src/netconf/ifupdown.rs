@@ -156,7 +156,7 @@ mod tests {
         let text = "# comment\nauto lo eno1\nallow-hotplug eno2\niface eno1 inet manual\n\
             \tbond-master bond0\nallow-auto bond0\niface bond0 inet dhcp\n\tbond_slaves eno1\n\
             \tbond-mode 802.3ad\niface eno1.5 inet dhcp\n\
-            source /etc/network/interfaces.d/*\nsource-directory extra\n";
+            source /srv/network/interfaces.d/*\nsource-directory extra\n";
         assert_eq!(
             parse(text),
             vec![
@@ -164,7 +164,7 @@ mod tests {
                 Line::Auto(vec!["bond0".into()], 6),
                 Line::Virtual("bond0".into()),
                 Line::Virtual("eno1.5".into()),
-                Line::Source("/etc/network/interfaces.d/*".into()),
+                Line::Source("/srv/network/interfaces.d/*".into()),
                 Line::SourceDir("extra".into()),
             ]
         );
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn paths_are_taken_under_the_root() {
-        assert_eq!(under_root("/etc/network/a"), "etc/network/a");
+        assert_eq!(under_root("/srv/network/a"), "srv/network/a");
         assert_eq!(under_root("interfaces.d/b"), "etc/network/interfaces.d/b");
     }
 }

@@ -173,12 +173,7 @@ pub(crate) fn layered(root: &Root, dirs: &[&str], suffix: &str) -> Vec<String> {
     }
     by_name
         .into_values()
-        .filter(|path| {
-            let masked = std::fs::read_link(root.path(path))
-                .is_ok_and(|t| t == std::path::Path::new("/dev/null"));
-            let empty = std::fs::metadata(root.path(path)).is_ok_and(|m| m.len() == 0);
-            !masked && !empty
-        })
+        .filter(|path| !root.is_masked(path))
         .collect()
 }
 
