@@ -87,3 +87,28 @@ fn a_fake_kernel_log_larger_than_one_read_is_read_to_its_end() {
     assert_eq!(code, 3, "{r:#}");
     assert_eq!(state_of(&r, "0000:00:04.0").0, "probe-failed");
 }
+
+#[test]
+fn an_unreadable_kernel_log_is_reported_once_per_reason_in_the_debug_log() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .remove("dev/kmsg");
+    std::fs::create_dir(root.path().join("dev/kmsg")).unwrap();
+    let mut child = root.spawn(&["--format", "json", "-vv", "-t", "10h"]);
+    let mut stderr = common::wait_until_watching(&mut child);
+    // Two more evaluations, each trying the log again.
+    root.bind("0000:00:04.0", "e1000");
+    common::read_until(&mut stderr, "no-driver -> no-netdev");
+    root.unbind("0000:00:04.0");
+    common::read_until(&mut stderr, "no-netdev -> no-driver");
+    common::signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let (code, r, rest) = common::finish_with(child, stderr);
+    assert_eq!(code, 143);
+    assert!(
+        state_of(&r, "0000:00:04.0")
+            .1
+            .contains("kernel log unreadable"),
+        "{r:#}"
+    );
+    assert!(!rest.contains("kernel log: "), "said again: {rest}");
+}
