@@ -1153,3 +1153,40 @@ fn driver_expectation_falls_back_to_the_netdevs_parent_driver_when_udev_names_no
     let (code, r) = root.status();
     assert_eq!(code, 1, "{r:#}");
 }
+
+#[test]
+fn virtio_waits_for_virtio_net_and_names_it() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:03.0", "0x020000", "0x1af4", "0x1000")
+        .bind("0000:00:03.0", "virtio-pci")
+        .module("virtio_net", "coming");
+    let (code, r) = root.status();
+    assert_eq!(code, 1);
+    assert_eq!(
+        state_of(&r, "0000:00:03.0").1,
+        "driver virtio-pci bound; virtio_net is still loading"
+    );
+    assert_eq!(r["pending_modules"], json!(["virtio_net"]));
+    root.module("virtio_net", "live");
+    let (_, r) = root.status();
+    assert_eq!(
+        state_of(&r, "0000:00:03.0").1,
+        "driver virtio-pci bound and virtio_net loaded, but no netdev has appeared yet"
+    );
+}
+
+#[test]
+fn mlx5_waits_for_ib_ipoib_requested_by_the_kernel() {
+    let root = FakeRoot::new();
+    root.pci("0000:4b:00.0", "0x020700", "0x15b3", "0x101b")
+        .bind("0000:4b:00.0", "mlx5_core")
+        .module("mlx5_ib", "live")
+        .ib_port("mlx5_0", "0000:4b:00.0", 1, "InfiniBand")
+        .modprobe(4321, 2, "ib_ipoib");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:4b:00.0").1,
+        "driver mlx5_core bound; ib_ipoib was requested by mlx5_core and is still loading"
+    );
+}
