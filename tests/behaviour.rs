@@ -1245,3 +1245,27 @@ fn probe_failure_reason_quotes_the_drivers_error_lines_for_that_device_just_befo
          waiting will not help: fix the cause in the kernel log and reload the driver"
     );
 }
+
+#[test]
+fn probe_failure_reason_from_pasted_dmesg_quotes_the_lines_that_read_as_errors() {
+    // dmesg and journal lines carry no level: their words decide.
+    let root = FakeRoot::new();
+    root.pci("0000:31:00.0", "0x020000", "0x15b3", "0x101b").kmsg(concat!(
+        "[   37.502684] mlx5_core 0000:31:00.0: firmware version: 16.35.2000\n",
+        "[   37.516912] mlx5_core 0000:31:00.0: mlx5_function_setup:1283:(pid 5): Failed initializing command interface, aborting\n",
+        "[   37.520000] mlx5_core 0000:31:00.0: PCIe link speed is 8.0GT/s\n",
+        "[   37.536789] mlx5_core: probe of 0000:31:00.0 failed with error -12\n",
+    ));
+    let (code, r) = root.status();
+    assert_eq!(code, 3);
+    let reason = state_of(&r, "0000:31:00.0").1;
+    assert!(
+        reason.starts_with(
+            "probe by mlx5_core failed with error -12 (ENOMEM): \
+             \"mlx5_core 0000:31:00.0: mlx5_function_setup:1283:(pid 5): Failed initializing command interface, aborting\", then"
+        ),
+        "{reason}"
+    );
+    assert!(!reason.contains("firmware version"), "{reason}");
+    assert!(!reason.contains("link speed"), "{reason}");
+}
