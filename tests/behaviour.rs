@@ -1153,3 +1153,119 @@ fn driver_expectation_falls_back_to_the_netdevs_parent_driver_when_udev_names_no
     let (code, r) = root.status();
     assert_eq!(code, 1, "{r:#}");
 }
+
+#[test]
+fn virtio_waits_for_virtio_net_and_names_it() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:03.0", "0x020000", "0x1af4", "0x1000")
+        .bind("0000:00:03.0", "virtio-pci")
+        .module("virtio_net", "coming");
+    let (code, r) = root.status();
+    assert_eq!(code, 1);
+    assert_eq!(
+        state_of(&r, "0000:00:03.0").1,
+        "driver virtio-pci bound; virtio_net is still loading"
+    );
+    assert_eq!(r["pending_modules"], json!(["virtio_net"]));
+    root.module("virtio_net", "live");
+    let (_, r) = root.status();
+    assert_eq!(
+        state_of(&r, "0000:00:03.0").1,
+        "driver virtio-pci bound and virtio_net loaded, but no netdev has appeared yet"
+    );
+}
+
+#[test]
+fn mlx5_waits_for_ib_ipoib_requested_by_the_kernel() {
+    let root = FakeRoot::new();
+    root.pci("0000:4b:00.0", "0x020700", "0x15b3", "0x101b")
+        .bind("0000:4b:00.0", "mlx5_core")
+        .module("mlx5_ib", "live")
+        .ib_port("mlx5_0", "0000:4b:00.0", 1, "InfiniBand")
+        .modprobe(4321, 2, "ib_ipoib");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:4b:00.0").1,
+        "driver mlx5_core bound; ib_ipoib was requested by mlx5_core and is still loading"
+    );
+}
+
+#[test]
+fn a_companion_is_requested_by_the_kernel_only_if_its_own_modprobe_says_so() {
+    let root = FakeRoot::new();
+    root.pci("0000:04:00.0", "0x020000", "0x15b3", "0x1003")
+        .bind("0000:04:00.0", "mlx4_core")
+        .module("mlx4_core", "live")
+        .module("mlx4_en", "coming")
+        // The kernel asked for something else; mlx4_en loads by hand.
+        .modprobe(4242, 2, "snd_hda_intel")
+        .modprobe(4243, 1234, "mlx4_en");
+    let (_, r) = root.status();
+    assert_eq!(
+        state_of(&r, "0000:04:00.0").1,
+        "driver mlx4_core bound; mlx4_en is still loading"
+    );
+}
+
+#[test]
+fn probe_failure_reason_quotes_the_drivers_error_lines_for_that_device_just_before_it() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .kmsg(concat!(
+            // Error level, no error word: quoted.
+            "3,1,100,-;e1000e 0000:00:04.0: PHY reset is blocked due to SOL/IDER session.\n",
+            // A banner at info level: not quoted.
+            "6,2,200,-;e1000e 0000:00:04.0: Intel(R) PRO/1000 Network Connection\n",
+            "4,3,300,-;e1000e: probe of 0000:00:04.0 failed with error -5\n",
+        ));
+    let (code, r) = root.status();
+    assert_eq!(code, 3);
+    assert_eq!(
+        state_of(&r, "0000:00:04.0").1,
+        "probe by e1000e failed with error -5 (EIO): \
+         \"e1000e 0000:00:04.0: PHY reset is blocked due to SOL/IDER session.\", then \
+         \"e1000e: probe of 0000:00:04.0 failed with error -5\"; \
+         waiting will not help: fix the cause in the kernel log and reload the driver"
+    );
+
+    // A line about something else in between ends the context.
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .kmsg(concat!(
+            "3,1,100,-;e1000e 0000:00:04.0: Failed to init PHY\n",
+            "4,2,200,-;usb 1-1: device descriptor read/64, error -71\n",
+            "4,3,300,-;e1000e: probe of 0000:00:04.0 failed with error -5\n",
+        ));
+    let (_, r) = root.status();
+    assert_eq!(
+        state_of(&r, "0000:00:04.0").1,
+        "probe by e1000e failed with error -5 (EIO): \
+         \"e1000e: probe of 0000:00:04.0 failed with error -5\"; \
+         waiting will not help: fix the cause in the kernel log and reload the driver"
+    );
+}
+
+#[test]
+fn probe_failure_reason_from_pasted_dmesg_quotes_the_lines_that_read_as_errors() {
+    // dmesg and journal lines carry no level: their words decide.
+    let root = FakeRoot::new();
+    root.pci("0000:31:00.0", "0x020000", "0x15b3", "0x101b").kmsg(concat!(
+        "[   37.502684] mlx5_core 0000:31:00.0: firmware version: 16.35.2000\n",
+        "[   37.516912] mlx5_core 0000:31:00.0: mlx5_function_setup:1283:(pid 5): Failed initializing command interface, aborting\n",
+        "[   37.520000] mlx5_core 0000:31:00.0: PCIe link speed is 8.0GT/s\n",
+        "[   37.536789] mlx5_core: probe of 0000:31:00.0 failed with error -12\n",
+    ));
+    let (code, r) = root.status();
+    assert_eq!(code, 3);
+    let reason = state_of(&r, "0000:31:00.0").1;
+    assert!(
+        reason.starts_with(
+            "probe by mlx5_core failed with error -12 (ENOMEM): \
+             \"mlx5_core 0000:31:00.0: mlx5_function_setup:1283:(pid 5): Failed initializing command interface, aborting\", then"
+        ),
+        "{reason}"
+    );
+    assert!(!reason.contains("firmware version"), "{reason}");
+    assert!(!reason.contains("link speed"), "{reason}");
+}

@@ -112,3 +112,38 @@ fn an_unreadable_kernel_log_is_reported_once_per_reason_in_the_debug_log() {
     );
     assert!(!rest.contains("kernel log: "), "said again: {rest}");
 }
+
+#[test]
+fn a_kernel_log_line_longer_than_one_read_is_skipped_and_the_next_record_read() {
+    use std::io::{Seek, SeekFrom, Write};
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e");
+    // 32 MiB and a bit of one "line" (sparse NULs), then a real record.
+    let path = root.path().join("dev/kmsg");
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len((32 << 20) + 100).unwrap();
+    f.seek(SeekFrom::End(0)).unwrap();
+    f.write_all(b"\n4,387,8531997,-;e1000e: probe of 0000:00:04.0 failed with error -5\n")
+        .unwrap();
+    drop(f);
+    let (code, r) = root.status();
+    assert_eq!(code, 3, "{r:#}");
+    assert_eq!(state_of(&r, "0000:00:04.0").0, "probe-failed");
+}
+
+#[test]
+fn a_replaced_empty_kernel_log_is_no_change() {
+    let root = FakeRoot::new();
+    let log_root = netsettle::root::Root::new(root.path());
+    let mut log = netsettle::kmsg::KernelLog::open(&log_root);
+    assert!(!log.refresh());
+    // A new, still empty file in its place: nothing was lost, nothing came.
+    root.remove("dev/kmsg").file("dev/kmsg", "");
+    assert!(!log.refresh());
+    root.kmsg("6,1,1,-;hello\n");
+    assert!(log.refresh());
+    // Replaced again: what was read is gone, which is a change.
+    root.remove("dev/kmsg").file("dev/kmsg", "");
+    assert!(log.refresh());
+    assert!(log.records().is_empty());
+}
