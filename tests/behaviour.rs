@@ -1269,3 +1269,35 @@ fn probe_failure_reason_from_pasted_dmesg_quotes_the_lines_that_read_as_errors()
     assert!(!reason.contains("firmware version"), "{reason}");
     assert!(!reason.contains("link speed"), "{reason}");
 }
+
+#[test]
+fn ipoib_no_makes_an_infiniband_only_device_plainly_ready() {
+    let root = FakeRoot::new();
+    root.pci("0000:4b:00.0", "0x020700", "0x15b3", "0x101b")
+        .bind("0000:4b:00.0", "mlx5_core")
+        .ib_port("mlx5_0", "0000:4b:00.0", 1, "InfiniBand")
+        .file("etc/netsettle.conf", "[Settle]\nIPoIB=no\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    // Ready as asked, not for want of ib_ipoib in the kernel.
+    assert_eq!(device(&r, "0000:4b:00.0")["state"], "ready");
+    assert_eq!(device(&r, "0000:4b:00.0")["reason"], Value::Null);
+}
+
+#[test]
+fn unbound_device_whose_module_is_loaded_is_probing_or_deferred() {
+    let root = FakeRoot::new();
+    root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
+        .pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .module("e1000", "live");
+    let (code, r) = root.status();
+    assert_eq!(code, 1);
+    assert_eq!(
+        state_of(&r, "0000:00:04.0"),
+        (
+            "no-driver".to_string(),
+            "e1000 is loaded but has not bound 0000:00:04.0 (probe running or deferred)"
+                .to_string()
+        )
+    );
+}
