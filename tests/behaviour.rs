@@ -1301,3 +1301,37 @@ fn unbound_device_whose_module_is_loaded_is_probing_or_deferred() {
         )
     );
 }
+
+#[test]
+fn a_netdev_udev_is_still_running_rules_for_is_not_processed_and_says_so() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:04.0", "e1000")
+        .netdev("0000:00:04.0", None, "ens4", 3, "52:54:00:00:00:04")
+        .udev_db(3, "I:1\nE:ID_NET_DRIVER=e1000\nE:ID_PROCESSING=1\n")
+        .file("run/udev/queue", "");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:00:04.0"),
+        (
+            "not-processed".to_string(),
+            "udev is still processing ens4".to_string()
+        )
+    );
+}
+
+#[test]
+fn mlx4_infiniband_function_without_mlx4_ib_names_mlx4_ib() {
+    let root = FakeRoot::new();
+    root.pci("0000:04:00.0", "0x020700", "0x15b3", "0x1003")
+        .bind("0000:04:00.0", "mlx4_core")
+        .module("mlx4_core", "live")
+        .module("ib_ipoib", "live");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:04:00.0").1,
+        "driver mlx4_core bound; mlx4_ib is not loaded, so the InfiniBand port and its IPoIB netdev cannot appear: load it (modprobe mlx4_ib) or set IPoIB=no"
+    );
+}
