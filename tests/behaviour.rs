@@ -1335,3 +1335,19 @@ fn mlx4_infiniband_function_without_mlx4_ib_names_mlx4_ib() {
         "driver mlx4_core bound; mlx4_ib is not loaded, so the InfiniBand port and its IPoIB netdev cannot appear: load it (modprobe mlx4_ib) or set IPoIB=no"
     );
 }
+
+#[test]
+fn pci_expectation_is_met_only_by_that_function() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    stuck_e1000(&root);
+    let (code, r) = root.status_with(&["--no-auto", "--expect-pci", "0000:00:04.0"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        r["expectations"],
+        json!([{"kind": "pci", "value": "0000:00:04.0", "met": false}])
+    );
+    let (code, r) = root.status_with(&["--no-auto", "--expect-pci", "0000:00:03.0"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["devices"], "pci"), ["0000:00:03.0"]);
+}
