@@ -1269,3 +1269,85 @@ fn probe_failure_reason_from_pasted_dmesg_quotes_the_lines_that_read_as_errors()
     assert!(!reason.contains("firmware version"), "{reason}");
     assert!(!reason.contains("link speed"), "{reason}");
 }
+
+#[test]
+fn ipoib_no_makes_an_infiniband_only_device_plainly_ready() {
+    let root = FakeRoot::new();
+    root.pci("0000:4b:00.0", "0x020700", "0x15b3", "0x101b")
+        .bind("0000:4b:00.0", "mlx5_core")
+        .ib_port("mlx5_0", "0000:4b:00.0", 1, "InfiniBand")
+        .file("etc/netsettle.conf", "[Settle]\nIPoIB=no\n");
+    let (code, r) = root.status();
+    assert_eq!(code, 0, "{r:#}");
+    // Ready as asked, not for want of ib_ipoib in the kernel.
+    assert_eq!(device(&r, "0000:4b:00.0")["state"], "ready");
+    assert_eq!(device(&r, "0000:4b:00.0")["reason"], Value::Null);
+}
+
+#[test]
+fn unbound_device_whose_module_is_loaded_is_probing_or_deferred() {
+    let root = FakeRoot::new();
+    root.aliases("alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
+        .pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .module("e1000", "live");
+    let (code, r) = root.status();
+    assert_eq!(code, 1);
+    assert_eq!(
+        state_of(&r, "0000:00:04.0"),
+        (
+            "no-driver".to_string(),
+            "e1000 is loaded but has not bound 0000:00:04.0 (probe running or deferred)"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn a_netdev_udev_is_still_running_rules_for_is_not_processed_and_says_so() {
+    let root = FakeRoot::new();
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e")
+        .bind("0000:00:04.0", "e1000")
+        .netdev("0000:00:04.0", None, "ens4", 3, "52:54:00:00:00:04")
+        .udev_db(3, "I:1\nE:ID_NET_DRIVER=e1000\nE:ID_PROCESSING=1\n")
+        .file("run/udev/queue", "");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:00:04.0"),
+        (
+            "not-processed".to_string(),
+            "udev is still processing ens4".to_string()
+        )
+    );
+}
+
+#[test]
+fn mlx4_infiniband_function_without_mlx4_ib_names_mlx4_ib() {
+    let root = FakeRoot::new();
+    root.pci("0000:04:00.0", "0x020700", "0x15b3", "0x1003")
+        .bind("0000:04:00.0", "mlx4_core")
+        .module("mlx4_core", "live")
+        .module("ib_ipoib", "live");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        state_of(&r, "0000:04:00.0").1,
+        "driver mlx4_core bound; mlx4_ib is not loaded, so the InfiniBand port and its IPoIB netdev cannot appear: load it (modprobe mlx4_ib) or set IPoIB=no"
+    );
+}
+
+#[test]
+fn pci_expectation_is_met_only_by_that_function() {
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    stuck_e1000(&root);
+    let (code, r) = root.status_with(&["--no-auto", "--expect-pci", "0000:00:04.0"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        r["expectations"],
+        json!([{"kind": "pci", "value": "0000:00:04.0", "met": false}])
+    );
+    let (code, r) = root.status_with(&["--no-auto", "--expect-pci", "0000:00:03.0"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(field(&r["devices"], "pci"), ["0000:00:03.0"]);
+}
