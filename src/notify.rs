@@ -20,7 +20,12 @@ impl Notifier {
                 Some(name) => SocketAddr::from_abstract_name(name).ok()?,
                 None => SocketAddr::from_pathname(&path).ok()?,
             };
-            Some((UnixDatagram::unbound().ok()?, addr))
+            // Non-blocking: a manager that does not drain its queue must not
+            // stop the wait (SIGTERM is read from a signalfd, after the send);
+            // a status that does not fit is dropped, the next one follows.
+            let sock = UnixDatagram::unbound().ok()?;
+            sock.set_nonblocking(true).ok()?;
+            Some((sock, addr))
         });
         Notifier {
             target,
