@@ -14,6 +14,7 @@
 //! `dev_dbg`/`pr_debug` and are invisible at default log levels.
 
 use crate::root::Root;
+use crate::sysfs::is_pci_addr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -271,10 +272,7 @@ pub fn probe_failure(rec: &Record) -> Option<ProbeFailure> {
     let errno = i32::try_from(code.checked_abs()?).ok()?;
     // Kernel error codes are 1..=4095 (MAX_ERRNO).
     let plausible = (1..=4095).contains(&errno);
-    if !plausible
-        || driver.is_empty()
-        || driver.contains(char::is_whitespace)
-        || !is_pci_address(pci)
+    if !plausible || driver.is_empty() || driver.contains(char::is_whitespace) || !is_pci_addr(pci)
     {
         return None;
     }
@@ -286,10 +284,6 @@ pub fn probe_failure(rec: &Record) -> Option<ProbeFailure> {
         usec: rec.usec,
         line: rec.text.clone(),
     })
-}
-
-fn is_pci_address(s: &str) -> bool {
-    crate::sysfs::is_pci_addr(s)
 }
 
 /// The symbolic name of a kernel error number, for reasons an operator reads.
@@ -323,7 +317,7 @@ pub fn dev_prefix(rec: &Record) -> Option<(&str, &str)> {
     let (driver, rest) = rec.text.split_once(' ')?;
     let word = rest.split(' ').next()?;
     let addr = word.strip_suffix(':').unwrap_or(word);
-    (!driver.is_empty() && !driver.ends_with(':') && is_pci_address(addr)).then_some((driver, addr))
+    (!driver.is_empty() && !driver.ends_with(':') && is_pci_addr(addr)).then_some((driver, addr))
 }
 
 /// A firmware file a device could not load, and the error: the firmware
