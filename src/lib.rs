@@ -22,6 +22,7 @@ pub mod rdma;
 pub mod readiness;
 pub mod report;
 pub mod root;
+pub mod rtnl;
 pub mod snapshot;
 pub mod sriov;
 pub mod sysfs;

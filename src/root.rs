@@ -4,12 +4,15 @@
 //! and joined to one [`Root`], so tests, chroots and rescue images can point
 //! the whole tool at another tree with `--root`.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
+
+use crate::rtnl::LinkAttrs;
 
 /// sysfs attributes are at most a page; a bound keeps a hostile or broken
 /// file (a 100 MB "class") from costing more than one small read.
@@ -35,6 +38,25 @@ impl Root {
     /// Whether this is the running system's own root.
     pub fn is_system(&self) -> bool {
         self.base == Path::new("/")
+    }
+
+    /// Name, index, type and address of every interface from one
+    /// `RTM_GETLINK` dump ([`crate::rtnl`]), on the running system only: a
+    /// tree given with `--root` is read from its files. `None` when the
+    /// dump fails; sysfs is read instead.
+    pub fn links(&self) -> Option<HashMap<String, LinkAttrs>> {
+        if !self.is_system() {
+            return None;
+        }
+        let links = crate::rtnl::dump()
+            .map_err(|e| log::debug!("RTM_GETLINK dump failed ({e}); reading sysfs"))
+            .ok()?;
+        Some(
+            links
+                .into_iter()
+                .map(|(name, attrs)| (escape_name(&name), attrs))
+                .collect(),
+        )
     }
 
     /// The real path of a root-relative path.

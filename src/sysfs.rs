@@ -2,11 +2,12 @@
 //! (Documentation/ABI/testing/sysfs-bus-pci, sysfs-class-net,
 //! sysfs-class-infiniband).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::root::{escape_name, Root};
+use crate::rtnl::LinkAttrs;
 use crate::udevdb::{self, DbState};
 
 /// One PCI function (`sys/bus/pci/devices/ADDR`).
@@ -185,11 +186,19 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
 
 /// Lists every network interface that sits under a device (not `lo`,
 /// bridges, …) plus virtual ones named in `keep`, sorted by name.
+///
+/// On the running system one `RTM_GETLINK` dump ([`Root::links`]) stands
+/// in for each interface's `ifindex`, `type` and `address` files. It is
+/// taken after the directory was listed: an interface renamed in between
+/// is not in it under its old name and is read from sysfs (where it is
+/// gone), and every rename after the dump sends a uevent that makes the
+/// wait read that interface again.
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
-    let mut out: Vec<Netdev> = root
-        .list("sys/class/net")
+    let names = root.list("sys/class/net");
+    let links = root.links().unwrap_or_default();
+    let mut out: Vec<Netdev> = names
         .into_iter()
-        .filter_map(|name| netdev_os(root, &name, keep))
+        .filter_map(|name| netdev_os(root, &name, keep, &links))
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -208,15 +217,20 @@ pub fn netdev_names(root: &Root) -> BTreeSet<String> {
 pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
     // A name that needed no escaping is its own file name.
     if escape_name(name.as_bytes()) == name {
-        return netdev_os(root, std::ffi::OsStr::new(name), keep);
+        return netdev_os(root, std::ffi::OsStr::new(name), keep, &HashMap::new());
     }
     root.list("sys/class/net")
         .into_iter()
         .find(|n| escape_name(n.as_bytes()) == name)
-        .and_then(|n| netdev_os(root, &n, keep))
+        .and_then(|n| netdev_os(root, &n, keep, &HashMap::new()))
 }
 
-fn netdev_os(root: &Root, name: &std::ffi::OsStr, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+fn netdev_os(
+    root: &Root,
+    name: &std::ffi::OsStr,
+    keep: &dyn Fn(&str) -> bool,
+    links: &HashMap<String, LinkAttrs>,
+) -> Option<Netdev> {
     let display = escape_name(name.as_bytes());
     let link = Path::new("sys/class/net").join(name);
     let Some(real) = root.resolve_link(&link) else {
@@ -224,7 +238,7 @@ fn netdev_os(root: &Root, name: &std::ffi::OsStr, keep: &dyn Fn(&str) -> bool) -
         if !root.path(&link).is_dir() || !keep(&display) {
             return None;
         }
-        return Some(read_netdev(root, display, &link, None));
+        return Some(read_netdev(root, display, &link, None, None));
     };
     // Listed, then gone before it was read: removed, or renamed (its old
     // link went away). The next evaluation sees it under its new name.
@@ -235,15 +249,26 @@ fn netdev_os(root: &Root, name: &std::ffi::OsStr, keep: &dyn Fn(&str) -> bool) -
     if pci.is_none() && !keep(&display) {
         return None;
     }
-    Some(read_netdev(root, display, &real, pci))
+    let dumped = links.get(&display);
+    Some(read_netdev(root, display, &real, pci, dumped))
 }
 
-fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Netdev {
+fn read_netdev(
+    root: &Root,
+    name: String,
+    dir: &Path,
+    pci: Option<String>,
+    dumped: Option<&LinkAttrs>,
+) -> Netdev {
     let num = |attr: &str| {
         root.read_attr(dir.join(attr))
             .and_then(|v| v.parse::<u32>().ok())
     };
-    let ifindex = num("ifindex").filter(|i| *i > 0);
+    let ifindex = match dumped {
+        Some(l) => Some(l.ifindex),
+        None => num("ifindex"),
+    }
+    .filter(|i| *i > 0);
     let (udev, db_driver) = match ifindex {
         Some(i) => udevdb::netdev_entry(root, i),
         None => (DbState::Missing, None),
@@ -255,10 +280,13 @@ fn read_netdev(root: &Root, name: String, dir: &Path, pci: Option<String>) -> Ne
         name,
         pci,
         ifindex,
-        mac: root
-            .read_attr(dir.join("address"))
-            .filter(|m| !m.is_empty()),
-        kind: num("type"),
+        mac: match dumped {
+            Some(l) => l.mac.clone(),
+            None => root
+                .read_attr(dir.join("address"))
+                .filter(|m| !m.is_empty()),
+        },
+        kind: dumped.map(|l| l.kind).or_else(|| num("type")),
         name_assign_type: num("name_assign_type"),
         udev,
         driver: db_driver.or_else(parent_driver),
