@@ -231,7 +231,7 @@ mod tests {
         base.expect.interfaces = vec!["eth0".into()];
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(&str, Change); 9] = [
+        let cases: [(&str, Change); 10] = [
             ("", |_| {}),
             ("netsettle netsettle.timeout netsettle.timeoutx=5 xnetsettle=off", |_| {}),
             ("rd.netsettle.timeout=2min netsettle.timeout=45", |s| s.timeout = Duration::from_secs(45)),
@@ -246,6 +246,10 @@ mod tests {
                 s.ignore.pci = vec!["0000:04:00.0".parse().unwrap()];
                 s.ignore.drivers = vec!["vfio-pci".into(), "docker*".into()];
                 s.ignore.interfaces = vec!["vfio-pci".into(), "docker*".into()];
+            }),
+            ("netsettle.expect_link=eth0,ib0 rd.netsettle.expect_vfs=yes", |s| {
+                s.wants.links = vec!["eth0".into(), "ib0".into()];
+                s.wants.vfs = true;
             }),
         ];
         for (case, change) in cases {
