@@ -220,17 +220,8 @@ impl AliasDb {
     /// modaliases and depmod's patterns both use upper-case hex.
     pub fn matches(&self, modalias: &str) -> Vec<AliasMatch> {
         let modalias = modalias.trim();
-        let mut candidates: Vec<usize> = self
-            .prefix_lens
-            .iter()
-            .filter_map(|&len| modalias.get(..len))
-            .filter_map(|prefix| self.by_prefix.get(prefix))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.sort_unstable();
         let mut out: Vec<AliasMatch> = Vec::new();
-        for alias in candidates.into_iter().map(|i| &self.aliases[i]) {
+        for alias in self.candidates(modalias).map(|i| &self.aliases[i]) {
             if !out.iter().any(|m| m.module == alias.module) && fnmatch(&alias.pattern, modalias) {
                 out.push(AliasMatch {
                     module: alias.module.clone(),
@@ -239,6 +230,21 @@ impl AliasDb {
             }
         }
         out
+    }
+
+    /// The aliases whose literal prefix (up to the first wildcard) the
+    /// modalias starts with, in file order: the only ones that can match.
+    fn candidates(&self, modalias: &str) -> impl Iterator<Item = usize> {
+        let mut c: Vec<usize> = self
+            .prefix_lens
+            .iter()
+            .filter_map(|&len| modalias.get(..len))
+            .filter_map(|prefix| self.by_prefix.get(prefix))
+            .flatten()
+            .copied()
+            .collect();
+        c.sort_unstable();
+        c.into_iter()
     }
 }
 
@@ -741,6 +747,10 @@ mod tests {
             ("[a-z]", "Q", false),
             ("[!x]", "y", true),
             ("[!x]", "x", false),
+            ("[!x]", "!", true),
+            ("[!x]", "[", true),
+            ("*ab", "aaab", true),
+            ("*ab*b", "aaabab", true),
             ("[^x]", "x", false),
             ("[]]", "]", true),
             ("[!]]", "]", false),
@@ -783,18 +793,15 @@ mod tests {
     }
 
     #[test]
-    fn fnmatch_stays_fast_on_pathological_patterns() {
+    fn fnmatch_finishes_pathological_patterns() {
+        // Recursive backtracking would take exponential time on these (and
+        // this test would not finish); one backtrack point keeps it linear
+        // in pattern × text.
         let text = "a".repeat(4000);
-        let start = std::time::Instant::now();
         assert!(!fnmatch(&format!("{}b", "*a".repeat(200)), &text));
         assert!(!fnmatch(&format!("{}x", "*".repeat(5000)), &text));
         assert!(fnmatch(&"*a".repeat(200), &text));
         assert!(!fnmatch(&"[a-".repeat(100), &text));
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
     }
 
     #[test]
@@ -881,7 +888,7 @@ alias incomplete
     }
 
     #[test]
-    fn alias_db_lookup_is_cheap_for_a_distribution_sized_file() {
+    fn alias_db_lookup_tries_only_aliases_sharing_the_literal_prefix() {
         let mut text = String::new();
         for vendor in 0..30 {
             for device in 0..1000 {
@@ -892,18 +899,36 @@ alias incomplete
         }
         text.push_str("alias pci:v*d*sv*sd*bc02sc80i* generic\n");
         let db = AliasDb::parse(&text, None);
-        let start = std::time::Instant::now();
         for device in 0..1000 {
-            let got = db.matches(&format!(
-                "pci:v00000007d0000{device:04X}sv00000000sd00000000bc02sc80i00"
-            ));
-            assert_eq!(got.len(), 2);
+            let modalias = format!("pci:v00000007d0000{device:04X}sv00000000sd00000000bc02sc80i00");
+            // Of 30,001 patterns, fnmatch runs on this device's own and the
+            // generic one.
+            assert_eq!(db.candidates(&modalias).count(), 2, "{modalias}");
+            assert_eq!(db.matches(&modalias).len(), 2);
         }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(1),
-            "{:?}",
-            start.elapsed()
+    }
+
+    #[test]
+    fn index_and_modprobe_d_files_are_read_well_past_a_mebibyte() {
+        // Debian's modules.alias is 1.5 MB and grows with every release; a
+        // match at its end must not be lost to the read bound.
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let filler = "alias pci:v0000FFFFd*sv*sd*bc*sc*i* filler\n".repeat(50_000);
+        let e1000 = "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n";
+        write(base, "lib/modules/r/modules.alias", filler + e1000);
+        let db = AliasDb::load(&Root::new(base), "r").unwrap();
+        let got = db.matches("pci:v00008086d0000100Esv00008086sd00000001bc02sc00i00");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].module, "e1000");
+        let comments = "# a long explanation of the options below\n".repeat(15_000);
+        write(
+            base,
+            "etc/modprobe.d/big.conf",
+            comments + "blacklist e1000\n",
         );
+        let bl = Blacklist::load(&Root::new(base), &[]);
+        assert_eq!(bl.source("e1000"), Some("etc/modprobe.d/big.conf"));
     }
 
     #[test]
