@@ -748,6 +748,8 @@ mod tests {
             ("[!x]", "y", true),
             ("[!x]", "x", false),
             ("[!x]", "!", true),
+            ("[0-\\]]", "A", true),
+            ("[a-\\]]", "]", false),
             ("[!x]", "[", true),
             ("*ab", "aaab", true),
             ("*ab*b", "aaabab", true),
