@@ -266,10 +266,15 @@ fn read_index(root: &Root, release: &str, file: &str) -> Option<String> {
         log::warn!(
             "{file} of {release} is larger than {INDEX_LIMIT} bytes; reading only the start"
         );
-        let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        bytes.truncate(end);
+        whole_lines(&mut bytes);
     }
     Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Drops the last line if it has no newline: a file cut at a bound.
+fn whole_lines(bytes: &mut Vec<u8>) {
+    let end = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(end);
 }
 
 /// The module a `modules.dep` / `modules.builtin` path names:
@@ -1076,8 +1081,29 @@ alias incomplete
     }
 
     #[test]
+    fn a_cut_index_file_keeps_only_whole_lines() {
+        for (text, want) in [
+            (&b"alias a x\nalias pci:v0000"[..], &b"alias a x\n"[..]),
+            (b"alias a x\nalias b y\n", b"alias a x\nalias b y\n"),
+            (b"alias pci:v0000", b""),
+            (b"", b""),
+        ] {
+            let mut bytes = text.to_vec();
+            whole_lines(&mut bytes);
+            assert_eq!(bytes, want, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn process_directories_are_pids_only_when_all_digits() {
+        for (name, want) in [("42", Some(42)), ("+5", None), ("", None), ("self", None)] {
+            assert_eq!(pid_of(name), want, "{name:?}");
+        }
+    }
+
+    #[test]
     fn modprobe_args_finds_the_modules() {
-        let table: [(&[u8], &[&str]); 14] = [
+        let table: [(&[u8], &[&str]); 16] = [
             (b"/sbin/modprobe\0-q\0--\0mlx4_en\0", &["mlx4_en"]),
             (b"/sbin/modprobe\0-q\0--\0net-pf-10\0", &["net_pf_10"]),
             (b"modprobe\0ib_ipoib\0", &["ib_ipoib"]),
@@ -1097,6 +1123,11 @@ alias incomplete
                 &["e1000"],
             ),
             (b"modprobe\0-S6.1.0\0--config=/x\0e1000\0", &["e1000"]),
+            (
+                b"modprobe\0--set-version\x006.1.0\0--dirname\0/x\0e1000\0",
+                &["e1000"],
+            ),
+            (b"modprobe\0--config\0/etc/x.conf\0e1000\0", &["e1000"]),
             (b"modprobe\0-r\0e1000\0", &[]),
             (b"modprobe\0--show-depends\0e1000\0", &[]),
             (b"modprobe\0", &[]),
