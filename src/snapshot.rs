@@ -296,14 +296,11 @@ impl Collector {
         };
         // udev's entry is all that changed; the netdev's own attributes
         // change with events of their own (a rename moves its class link).
-        let (udev, db_driver) = udevdb::netdev_entry(&self.root, ifindex);
-        let root = &self.root;
-        let driver = db_driver.or_else(|| sysfs::parent_driver_of(root, &n.name));
+        let (udev, driver) = (n.udev, n.driver.take());
+        join_udev(&self.root, n);
         if n.udev == udev && n.driver == driver {
             return Dirty::Nothing;
         }
-        n.udev = udev;
-        n.driver = driver;
         match &n.pci {
             // Expectations by name or MAC decide which functions count as
             // named by the user, and a driver expectation looks at every
@@ -341,7 +338,8 @@ impl Collector {
         }
         let known: BTreeSet<String> = kept.iter().map(|n| n.name.clone()).collect();
         for name in listed.iter().filter(|n| !known.contains(*n)) {
-            if let Some(n) = sysfs::netdev(&self.root, name, &named) {
+            if let Some(mut n) = sysfs::netdev(&self.root, name, &named) {
+                join_udev(&self.root, &mut n);
                 touched(&n.pci, &mut dirty);
                 kept.push(n);
             }
@@ -408,6 +406,18 @@ impl Collector {
     }
 }
 
+/// Joins a netdev read from sysfs with udev's database entry for its
+/// ifindex: what udev has done with it, and its driver (`ID_NET_DRIVER`,
+/// else the parent device's driver link).
+fn join_udev(root: &Root, n: &mut Netdev) {
+    let (udev, db_driver) = match n.ifindex {
+        Some(i) => udevdb::netdev_entry(root, i),
+        None => (DbState::Missing, None),
+    };
+    n.udev = udev;
+    n.driver = db_driver.or_else(|| sysfs::parent_driver_of(root, &n.name));
+}
+
 /// Keys whose values differ between two maps (present in one only, too).
 fn keys_differing<'a, V: PartialEq>(
     a: &'a BTreeMap<String, V>,
@@ -449,7 +459,10 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     let udev = udevdb::udev_state(root);
     let pci = sysfs::pci_functions(root);
     let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
-    let netdevs = sysfs::netdevs(root, &named);
+    let mut netdevs = sysfs::netdevs(root, &named);
+    for n in &mut netdevs {
+        join_udev(root, n);
+    }
     let ib_ports = sysfs::ib_ports(root);
     // A rename that starts after the queue was read and is still marked in a
     // database entry read since must not look like a leftover: the queue

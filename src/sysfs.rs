@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::root::{escape_name, Root};
 use crate::rtnl::LinkAttrs;
-use crate::udevdb::{self, DbState};
+use crate::udevdb::DbState;
 
 /// One PCI function (`sys/bus/pci/devices/ADDR`).
 #[derive(Debug, Clone, PartialEq)]
@@ -62,9 +62,11 @@ pub struct Netdev {
     pub kind: Option<u32>,
     /// `name_assign_type`; unreadable for some drivers (IPoIB).
     pub name_assign_type: Option<u32>,
-    /// What udev has done with it.
+    /// What udev has done with it; filled in from udev's database by the
+    /// snapshot (`Missing` as read from sysfs).
     pub udev: DbState,
-    /// The driver behind it (`ID_NET_DRIVER`, else its parent's driver link).
+    /// The driver behind it (`ID_NET_DRIVER`, else its parent's driver
+    /// link); filled in with `udev`.
     pub driver: Option<String>,
 }
 
@@ -269,13 +271,6 @@ fn read_netdev(
         None => num("ifindex"),
     }
     .filter(|i| *i > 0);
-    let (udev, db_driver) = match ifindex {
-        Some(i) => udevdb::netdev_entry(root, i),
-        None => (DbState::Missing, None),
-    };
-    // The netdev's parent device is two levels up (`DEVICE/net/NAME`); its
-    // driver link names virtio_net for virtio, mlx4_core for mlx4_en ports.
-    let parent_driver = || parent_driver(root, dir);
     Netdev {
         name,
         pci,
@@ -288,8 +283,8 @@ fn read_netdev(
         },
         kind: dumped.map(|l| l.kind).or_else(|| num("type")),
         name_assign_type: num("name_assign_type"),
-        udev,
-        driver: db_driver.or_else(parent_driver),
+        udev: DbState::Missing,
+        driver: None,
     }
 }
 
@@ -330,17 +325,12 @@ pub fn cni_attachment(root: &Root, addr: &str) -> Option<String> {
     })
 }
 
-/// The driver of a netdev's parent device, two levels up from its
-/// directory (`DEVICE/net/NAME`): virtio_net for virtio, mlx4_core for
-/// mlx4_en ports. What `ID_NET_DRIVER` falls back to.
-fn parent_driver(root: &Root, dir: &Path) -> Option<String> {
-    root.link_name(dir.parent()?.parent()?.join("driver"))
-}
-
-/// [`parent_driver`] of the interface called `name` now.
+/// The driver of the parent device of the interface called `name`, two
+/// levels up from its directory (`DEVICE/net/NAME`): virtio_net for
+/// virtio, mlx4_core for mlx4_en ports. What `ID_NET_DRIVER` falls back to.
 pub fn parent_driver_of(root: &Root, name: &str) -> Option<String> {
     let dir = root.resolve_link(Path::new("sys/class/net").join(name))?;
-    parent_driver(root, &dir)
+    root.link_name(dir.parent()?.parent()?.join("driver"))
 }
 
 /// Lists InfiniBand ports with the PCI function behind each.
