@@ -121,6 +121,12 @@ fn every_pass_through_driver_family_member_is_passthrough() {
 /// loaded, firmware absent: iwl-drv.c tries every API version from the
 /// newest down, then unbinds the device.
 fn iwlwifi_without_firmware() -> FakeRoot {
+    iwlwifi_without_firmware_warning_first(None)
+}
+
+/// The iwlwifi log of a missing firmware, with one more warning of the same
+/// attempt between the firmware loader's lines and the driver's errors.
+fn iwlwifi_without_firmware_warning_first(warning: Option<&str>) -> FakeRoot {
     let root = FakeRoot::new();
     let addr = "0000:00:14.3";
     root.aliases("alias pci:v00008086d000002F0sv*sd*bc*sc*i* iwlwifi\n")
@@ -137,6 +143,9 @@ fn iwlwifi_without_firmware() -> FakeRoot {
                 "Direct firmware load for iwlwifi-QuZ-a0-hr-b0-{api}.ucode failed with error -2"
             ),
         );
+    }
+    if let Some(text) = warning {
+        log += &dev_record(4, 905, "iwlwifi", addr, text);
     }
     for (i, text) in [
         "no suitable firmware found!",
@@ -524,25 +533,14 @@ fn a_failed_driver_loading_again_holds_even_without_a_module_list() {
 
 #[test]
 fn a_driver_that_gave_up_is_quoted_by_its_errors_not_its_warnings() {
-    let root = iwlwifi_without_firmware();
     // A warning of the same attempt, before the errors: not the cause.
-    root.kmsg(&dev_record(
-        4,
-        905,
-        "iwlwifi",
-        "0000:00:14.3",
+    let root = iwlwifi_without_firmware_warning_first(Some(
         "api flags index 2 larger than supported by driver",
-    ))
-    .kmsg(&dev_record(
-        3,
-        920,
-        "iwlwifi",
-        "0000:00:14.3",
-        "no suitable firmware found!",
     ));
     let (code, r) = root.status();
     assert_eq!(code, 3, "{r:#}");
     let reason = state_of(&r, "0000:00:14.3").1;
+    assert!(reason.contains("no suitable firmware found!\""), "{reason}");
     assert!(!reason.contains("api flags"), "{reason}");
     assert!(!reason.contains("Direct firmware load"), "{reason}");
 }
