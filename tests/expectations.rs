@@ -678,6 +678,37 @@ fn sr_iov_capable_pf_without_vfs_enabled_reports_zero_and_waits_for_nothing() {
 }
 
 #[test]
+fn text_report_shows_vf_counts_only_for_pfs_with_vfs_enabled() {
+    let text_of = |root: &FakeRoot, args: &[&str]| {
+        String::from_utf8_lossy(&root.run(args).stdout).into_owned()
+    };
+    let root = FakeRoot::new();
+    x710_with_vfs(&root, 2, "1");
+    root.bind("0000:3b:02.0", "iavf")
+        .netdev("0000:3b:02.0", None, "ens1f0v0", 10, "02:00:00:00:00:10")
+        .processed(10, "iavf");
+    let ready = text_of(&root, &["status"]);
+    assert!(ready.starts_with("ready in "), "{ready}");
+    assert!(ready.contains("; VFs: 0000:3b:00.0 1/2 bound"), "{ready}");
+    let waiting = text_of(&root, &["status", "--expect-vfs"]);
+    assert!(
+        waiting.contains("0000:3b:00.0  vfs: 2 expected, 1 bound, 1 with netdev"),
+        "{waiting}"
+    );
+
+    // SR-IOV capable, no VF enabled: nothing to say about VFs.
+    let root = FakeRoot::new();
+    x710_with_vfs(&root, 0, "1");
+    let ready = text_of(&root, &["status", "--expect-vfs"]);
+    assert!(ready.starts_with("ready in "), "{ready}");
+    assert!(!ready.contains("VFs"), "{ready}");
+    root.pci("0000:00:04.0", "0x020000", "0x8086", "0x100e");
+    let waiting = text_of(&root, &["status", "--expect-vfs"]);
+    assert!(waiting.starts_with("not ready"), "{waiting}");
+    assert!(!waiting.contains("vfs:"), "{waiting}");
+}
+
+#[test]
 fn soft_roce_ports_belong_to_the_function_of_their_netdev() {
     // rdma_rxe registers rxe0 under /sys/devices/virtual with no parent;
     // its port's GID table names the netdev it runs on.
