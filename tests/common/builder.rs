@@ -812,7 +812,7 @@ impl FakeRoot {
             "process" => {
                 let pid = l.number("PID")?;
                 let ppid = l.number("PPID")?;
-                let comm = l.name("COMM")?;
+                let comm = l.need("COMM")?;
                 let mut argv = Vec::new();
                 while let Some(a) = l.word() {
                     argv.push(a);
