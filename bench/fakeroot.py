@@ -8,9 +8,9 @@ behind PCIe root ports, 8 functions per bus, the kernel log holds a boot's worth
 records, /proc a boot's worth of processes, modules.alias a distribution's worth of
 aliases, and udev entries carry every property systemd 252 writes.
 
-What stays here is what bench/run does to a root while netsettle waits: rename a
-staged udev entry into place (the `rename` udevd ends its database write with),
-and the other last changes its latency section times.
+What stays here is what bench/run does to a root while netsettle waits: publish a
+udev entry the builder staged, as udevd does (temp file, then rename), and the other
+last changes its latency section times.
 """
 
 import os
@@ -43,13 +43,21 @@ class FakeRoot:
     def p(self, rel):
         return os.path.join(self.path, rel)
 
-    def publish(self, ifindex):
-        """Renames udevd's staged temp file into place: the entry appears at once."""
-        os.rename(self.p("run/udev/data/.#n%d" % ifindex), self.p("run/udev/data/n%d" % ifindex))
+    def take_staged(self, ifindex):
+        """Reads and removes the entry the builder staged as udevd's temp file."""
+        tmp = self.p("run/udev/data/.#n%d" % ifindex)
+        with open(tmp) as f:
+            text = f.read()
+        os.unlink(tmp)
+        return text
 
-    def unpublish(self, ifindex):
-        """Back to the moment before `publish`."""
-        os.rename(self.p("run/udev/data/n%d" % ifindex), self.p("run/udev/data/.#n%d" % ifindex))
+    def write_entry(self, ifindex, text):
+        """What udevd does to publish an entry: writes a temp file beside it and renames it into
+        place (sd-device `device_update_db`: `fopen_temporary`, then `rename`)."""
+        tmp = self.p("run/udev/data/.#n%d" % ifindex)
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.p("run/udev/data/n%d" % ifindex))
 
 
 class BuildError(Exception):
@@ -123,7 +131,7 @@ def server(path, functions, netdevs_per_function=4, udev="written", stuck=None, 
     netdevs, behind PCIe root ports, 8 functions per bus.
 
     `udev`: "written", every netdev processed; "staged", every entry is udevd's temp file,
-    for bench/run to `publish`; None, no entries.
+    for bench/run to take and publish (`take_staged`, `write_entry`); None, no entries.
 
     `bound=False`: early boot, before ice is loaded: no driver bound, no netdevs yet.
 
