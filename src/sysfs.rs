@@ -416,4 +416,56 @@ mod tests {
         f.class = Some("garbage".into());
         assert!(!f.is_network() && f.class_code().is_none());
     }
+
+    /// A tree with one PCI function and, under it, a netdev per name.
+    fn tree(names: &[&[u8]]) -> tempfile::TempDir {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let func = base.join("sys/devices/pci0000:00/0000:00:03.0");
+        std::fs::create_dir_all(&func).unwrap();
+        std::fs::create_dir_all(base.join("sys/bus/pci/devices")).unwrap();
+        symlink(
+            "../../../devices/pci0000:00/0000:00:03.0",
+            base.join("sys/bus/pci/devices/0000:00:03.0"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(base.join("sys/class/net")).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            let name = std::ffi::OsStr::from_bytes(name);
+            let d = func.join("net").join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("ifindex"), format!("{}\n", i + 2)).unwrap();
+            let target = Path::new("../../devices/pci0000:00/0000:00:03.0/net").join(name);
+            symlink(target, base.join("sys/class/net").join(name)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn one_netdev_is_found_by_its_escaped_name() {
+        let dir = tree(&[b"eth0", b"e\xff0", b"e\xfe0"]);
+        let root = Root::new(dir.path());
+        let none = |_: &str| false;
+        for (name, ifindex) in [(&b"eth0"[..], 2), (b"e\xff0", 3), (b"e\xfe0", 4)] {
+            let n = netdev(&root, &escape_name(name), &none).expect("found");
+            assert_eq!(n.name, escape_name(name));
+            assert_eq!(n.ifindex, Some(ifindex), "{}", n.name);
+            assert_eq!(n.pci.as_deref(), Some("0000:00:03.0"));
+        }
+        assert_eq!(netdev(&root, "eth1", &none), None);
+    }
+
+    #[test]
+    fn a_pci_function_is_read_only_while_it_exists() {
+        let dir = tree(&[]);
+        let root = Root::new(dir.path());
+        let f = pci_function_if_present(&root, "0000:00:03.0").expect("present");
+        assert_eq!(f.addr, "0000:00:03.0");
+        assert_eq!(pci_function_if_present(&root, "0000:00:04.0"), None);
+        assert_eq!(pci_function_if_present(&root, "virtio0"), None);
+        std::fs::remove_file(dir.path().join("sys/bus/pci/devices/0000:00:03.0")).unwrap();
+        assert_eq!(pci_function_if_present(&root, "0000:00:03.0"), None);
+    }
 }
