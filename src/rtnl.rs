@@ -251,6 +251,20 @@ mod tests {
     }
 
     #[test]
+    fn the_request_dumps_every_link_without_counters() {
+        let r = request(7);
+        assert_eq!(r.len(), 40);
+        assert_eq!(u32_at(&r, 0), Some(40));
+        assert_eq!(u16_at(&r, 4), Some(libc::RTM_GETLINK));
+        assert_eq!(u16_at(&r, 6), Some(0x301)); // NLM_F_REQUEST | NLM_F_DUMP
+        assert_eq!(u32_at(&r, 8), Some(7));
+        assert_eq!(&r[16..32], &[0u8; 16]); // ifinfomsg: AF_UNSPEC, any link
+        assert_eq!(u16_at(&r, 32), Some(8));
+        assert_eq!(u16_at(&r, 34), Some(IFLA_EXT_MASK));
+        assert_eq!(u32_at(&r, 36), Some(8)); // RTEXT_FILTER_SKIP_STATS
+    }
+
+    #[test]
     fn the_dump_ends_at_done_and_fails_on_an_error_message() {
         let mut out = Vec::new();
         let mut dgram = newlink(3, 1, b"eth0", &[2; 6]);
