@@ -32,8 +32,10 @@ const RTA_HDRLEN: usize = 4;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
 const IFLA_EXT_MASK: u16 = 29;
-/// include/uapi/linux/rtnetlink.h: leave out the counters, the largest
-/// part of each message; kernels that predate the bit ignore it.
+/// include/uapi/linux/rtnetlink.h: leave out the IPv6 and ICMPv6
+/// statistics (net/ipv6/addrconf.c `inet6_fill_ifla6_attrs`) and the VF
+/// counters, the largest parts of a message; kernels that predate the bit
+/// ignore it.
 const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 
 fn align4(n: usize) -> usize {
@@ -156,6 +158,26 @@ pub fn dump() -> io::Result<Vec<(Vec<u8>, LinkAttrs)>> {
     }
     // SAFETY: fd was just returned by socket() and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // The kernel answers a dump at once; a socket that stays silent (a
+    // sandbox that swallows netlink) must not hold the scan: after a second
+    // recv fails with EAGAIN and sysfs is read instead.
+    let limit = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: limit outlives the call and its size is passed with it.
+    let set = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&limit as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if set < 0 {
+        return Err(io::Error::last_os_error());
+    }
     let seq = 1;
     let req = request(seq);
     // SAFETY: req outlives the call; the kernel is the default destination.
@@ -251,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn the_request_dumps_every_link_without_counters() {
+    fn the_request_dumps_every_link_without_statistics() {
         let r = request(7);
         assert_eq!(r.len(), 40);
         assert_eq!(u32_at(&r, 0), Some(40));
