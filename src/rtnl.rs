@@ -232,13 +232,13 @@ mod tests {
         m
     }
 
-    fn newlink(ifindex: u32, kind: u16, name: &[u8], addr: &[u8]) -> Vec<u8> {
+    fn newlink(ifindex: u32, kind: u16, name: &[u8], addr: Option<&[u8]>) -> Vec<u8> {
         let mut p = vec![0u8, 0];
         p.extend_from_slice(&kind.to_ne_bytes());
         p.extend_from_slice(&ifindex.to_ne_bytes());
         p.extend_from_slice(&[0u8; 8]);
         p.extend(attr(IFLA_IFNAME, &[name, b"\0"].concat()));
-        if !addr.is_empty() {
+        if let Some(addr) = addr {
             p.extend(attr(IFLA_ADDRESS, addr));
         }
         p.extend(attr(16, &[1])); // IFLA_OPERSTATE: ignored
@@ -247,10 +247,11 @@ mod tests {
 
     #[test]
     fn links_are_read_with_names_indexes_types_and_addresses_as_sysfs_prints_them() {
-        let mut dgram = newlink(2, 1, b"enp3s0", &[0x0c, 0x42, 0xa1, 0, 0xff, 0x1e]);
-        dgram.extend(newlink(5, 32, b"ib0", &[0x80; 20]));
-        dgram.extend(newlink(1, 772, b"lo", &[0; 6]));
-        dgram.extend(newlink(7, 65534, b"tun0", &[]));
+        let mut dgram = newlink(2, 1, b"enp3s0", Some(&[0x0c, 0x42, 0xa1, 0, 0xff, 0x1e]));
+        dgram.extend(newlink(5, 32, b"ib0", Some(&[0x80; 20])));
+        dgram.extend(newlink(1, 772, b"lo", Some(&[0; 6])));
+        dgram.extend(newlink(7, 65534, b"tun0", None));
+        dgram.extend(newlink(8, 65534, b"tun1", Some(&[])));
         let mut out = Vec::new();
         assert_eq!(parse(&dgram, 1, &mut out), Part::More);
         let out: std::collections::HashMap<_, _> = out.into_iter().collect();
@@ -269,7 +270,8 @@ mod tests {
         );
         assert_eq!(out[&b"lo"[..]].mac.as_deref(), Some("00:00:00:00:00:00"));
         assert_eq!(out[&b"tun0"[..]].mac, None);
-        assert_eq!(out.len(), 4);
+        assert_eq!(out[&b"tun1"[..]].mac, None);
+        assert_eq!(out.len(), 5);
     }
 
     #[test]
@@ -289,7 +291,7 @@ mod tests {
     #[test]
     fn the_dump_ends_at_done_and_fails_on_an_error_message() {
         let mut out = Vec::new();
-        let mut dgram = newlink(3, 1, b"eth0", &[2; 6]);
+        let mut dgram = newlink(3, 1, b"eth0", Some(&[2; 6]));
         dgram.extend(message(libc::NLMSG_DONE as u16, 1, &0u32.to_ne_bytes()));
         assert_eq!(parse(&dgram, 1, &mut out), Part::Done);
         assert_eq!(out[0].0, b"eth0");
@@ -301,14 +303,14 @@ mod tests {
     fn answers_to_another_request_and_broken_messages_are_not_taken() {
         let mut out = Vec::new();
         assert_eq!(
-            parse(&newlink(3, 1, b"eth0", &[2; 6]), 9, &mut out),
+            parse(&newlink(3, 1, b"eth0", Some(&[2; 6])), 9, &mut out),
             Part::More
         );
         assert!(out.is_empty());
-        let mut short = newlink(3, 1, b"eth0", &[2; 6]);
+        let mut short = newlink(3, 1, b"eth0", Some(&[2; 6]));
         short[0] = 200;
         assert_eq!(parse(&short, 1, &mut out), Part::Failed(libc::EBADMSG));
-        let mut runt = newlink(3, 1, b"eth0", &[2; 6]);
+        let mut runt = newlink(3, 1, b"eth0", Some(&[2; 6]));
         runt[0] = 8;
         assert_eq!(parse(&runt, 1, &mut out), Part::Failed(libc::EBADMSG));
         assert!(out.is_empty());
@@ -317,7 +319,7 @@ mod tests {
     #[test]
     fn a_name_is_taken_as_the_kernel_stored_it_up_to_its_nul() {
         let mut out = Vec::new();
-        parse(&newlink(4, 1, b"e\xfft", &[2; 6]), 1, &mut out);
+        parse(&newlink(4, 1, b"e\xfft", Some(&[2; 6])), 1, &mut out);
         assert_eq!(out[0].0, b"e\xfft");
     }
 }
