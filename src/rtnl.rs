@@ -159,8 +159,8 @@ pub fn dump() -> io::Result<Vec<(Vec<u8>, LinkAttrs)>> {
     // SAFETY: fd was just returned by socket() and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // The kernel answers a dump at once; a socket that stays silent (a
-    // sandbox that swallows netlink) must not hold the scan: after a second
-    // recv fails with EAGAIN and sysfs is read instead.
+    // sandbox that swallows netlink) must not hold the scan: recv fails with
+    // EAGAIN after one second and sysfs is read instead.
     let limit = libc::timeval {
         tv_sec: 1,
         tv_usec: 0,
