@@ -12,7 +12,14 @@
 //! `sysfs_format_mac`, `%*phC`: lowercase hex pairs joined by `:`).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    recv, send, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol,
+    SockType,
+};
+use nix::sys::time::TimeVal;
 
 /// What the dump says of one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,61 +152,30 @@ fn link(p: &[u8]) -> Option<(Vec<u8>, LinkAttrs)> {
 /// Dumps every interface of netsettle's network namespace, each with its
 /// name as the kernel stores it; an error when the socket cannot be used.
 pub fn dump() -> io::Result<Vec<(Vec<u8>, LinkAttrs)>> {
-    // SAFETY: socket() takes no pointers; a valid descriptor is owned below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by socket() and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkRoute,
+    )?;
     // The kernel answers a dump at once; a socket that stays silent (a
     // sandbox that swallows netlink) must not hold the scan: recv fails with
     // EAGAIN after one second and sysfs is read instead.
-    let limit = libc::timeval {
-        tv_sec: 1,
-        tv_usec: 0,
-    };
-    // SAFETY: limit outlives the call and its size is passed with it.
-    let set = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&limit as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if set < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::new(1, 0))?;
     let seq = 1;
-    let req = request(seq);
-    // SAFETY: req outlives the call; the kernel is the default destination.
-    let sent = unsafe { libc::send(fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // Unconnected netlink sockets send to the kernel (port 0).
+    send(fd.as_raw_fd(), &request(seq), MsgFlags::empty())?;
     let mut out = Vec::new();
     // Documentation/userspace-api/netlink/intro.rst: a dump's datagrams
     // are at most 32 KiB unless the reader offers more.
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        // SAFETY: buf is writable for its whole length.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        match parse(&buf[..n as usize], seq, &mut out) {
+        let n = match recv(fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match parse(&buf[..n], seq, &mut out) {
             Part::More if n > 0 => {}
             Part::More => return Err(io::ErrorKind::UnexpectedEof.into()),
             Part::Done => return Ok(out),
