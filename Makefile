@@ -53,7 +53,7 @@ test:
 # Mutation testing (cargo install --locked cargo-mutants): every mutant of
 # src/ must make a test fail or be explained in .cargo/mutants.toml. Slow
 # (each mutant builds and runs every cargo suite): not part of `check`.
-# One module: make mutants MUTANTS_ARGS="--file src/config.rs"
+# One module: make mutants MUTANTS_ARGS="--file src/config/mod.rs"
 # A change:   git diff main > /tmp/change.diff
 #             make mutants MUTANTS_ARGS="--in-diff /tmp/change.diff"
 # Built in a scratch copy with its own target directory (CARGO_TARGET_DIR

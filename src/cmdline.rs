@@ -1,8 +1,9 @@
-//! The kernel command line (`proc/cmdline`, Documentation/admin-guide/kernel-parameters.rst):
-//! netsettle's own overrides for initramfs and rescue boots, and the module
-//! blacklists that make a device `ignored`.
+//! The kernel command line (`proc/cmdline`, Documentation/admin-guide/kernel-parameters.rst)
+//! split into words as the kernel splits it, and the module blacklists that
+//! make a device `ignored`. netsettle's own overrides (`netsettle.*`) are
+//! read into the settings by `config::kernel`.
 
-use crate::config::{dedupe, parse_bool, parse_duration, PciAddr, Settings};
+use crate::value::dedupe;
 
 /// Keys whose comma lists name modules that must not load: the kernel's own
 /// (`module_blacklist`), kmod's (`modprobe.blacklist`) and dracut's.
@@ -70,7 +71,7 @@ fn is_space(c: char) -> bool {
 }
 
 /// The non-empty items of a comma list.
-fn items(value: &str) -> impl Iterator<Item = &str> {
+pub fn items(value: &str) -> impl Iterator<Item = &str> {
     value
         .split(',')
         .map(str::trim)
@@ -102,68 +103,11 @@ impl KernelCmdline {
         dedupe(&mut out);
         out
     }
-
-    /// Applies `netsettle.*` and `rd.netsettle.*` on top of the configuration;
-    /// later words win. On error `settings` is untouched.
-    pub fn apply(&self, settings: &mut Settings) -> Result<(), String> {
-        let mut next = settings.clone();
-        for (key, value) in &self.args {
-            let Some(value) = value.as_deref() else {
-                continue;
-            };
-            let error = |e: String| format!("{key}: {e}");
-            match key.strip_prefix("rd.").unwrap_or(key) {
-                "netsettle" => next.off = !parse_bool(value).map_err(error)?,
-                "netsettle.timeout" => next.timeout = parse_duration(value).map_err(error)?,
-                "netsettle.expect" => next
-                    .expect
-                    .interfaces
-                    .extend(items(value).map(str::to_string)),
-                "netsettle.auto" => next.auto = parse_bool(value).map_err(error)?,
-                // Readiness beyond the netdev (src/extras.rs).
-                "netsettle.expect_link" => {
-                    for item in items(value) {
-                        let name = crate::extras::parse_iface(item).map_err(error)?;
-                        next.wants.links.push(name);
-                    }
-                }
-                "netsettle.expect_rdma_ports" => {
-                    next.wants.rdma_ports = crate::extras::parse_rdma_ports(value).map_err(error)?
-                }
-                "netsettle.expect_vfs" => next.wants.vfs = parse_bool(value).map_err(error)?,
-                "netsettle.expect_from" => {
-                    if value.is_empty() {
-                        next.wants.from.clear();
-                    }
-                    for item in items(value) {
-                        next.wants.from.push(item.parse().map_err(error)?);
-                    }
-                }
-                "netsettle.ignore" => {
-                    for item in items(value) {
-                        match item.parse::<PciAddr>() {
-                            Ok(pci) => next.ignore.pci.push(pci),
-                            // A driver name and an interface glob cannot be told apart: use both.
-                            Err(_) => {
-                                next.ignore.drivers.push(item.to_string());
-                                next.ignore.interfaces.push(item.to_string());
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        next.dedupe_lists();
-        *settings = next;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn owned<'a>(pairs: impl IntoIterator<Item = &'a (&'a str, &'a str)>) -> Vec<(String, String)> {
         pairs
@@ -223,58 +167,5 @@ mod tests {
             ("e1000e", "modprobe.blacklist"),
         ];
         assert_eq!(cmdline.blacklist(), owned(&want));
-    }
-
-    #[test]
-    fn apply_overrides_settings_and_later_words_win() {
-        let mut base = Settings::default();
-        base.expect.interfaces = vec!["eth0".into()];
-        type Change = fn(&mut Settings);
-        #[rustfmt::skip]
-        let cases: [(&str, Change); 10] = [
-            ("", |_| {}),
-            ("netsettle netsettle.timeout netsettle.timeoutx=5 xnetsettle=off", |_| {}),
-            ("rd.netsettle.timeout=2min netsettle.timeout=45", |s| s.timeout = Duration::from_secs(45)),
-            ("netsettle.timeout=0", |s| s.timeout = Duration::ZERO),
-            ("netsettle=off", |s| s.off = true),
-            ("rd.netsettle=0", |s| s.off = true),
-            ("netsettle=no rd.netsettle=on", |_| {}),
-            ("netsettle.expect=ib0,,eth0 rd.netsettle.expect=ib1", |s| {
-                s.expect.interfaces = vec!["eth0".into(), "ib0".into(), "ib1".into()];
-            }),
-            ("netsettle.ignore=04:00.0,vfio-pci rd.netsettle.ignore=docker*,vfio-pci", |s| {
-                s.ignore.pci = vec!["0000:04:00.0".parse().unwrap()];
-                s.ignore.drivers = vec!["vfio-pci".into(), "docker*".into()];
-                s.ignore.interfaces = vec!["vfio-pci".into(), "docker*".into()];
-            }),
-            ("netsettle.expect_link=eth0,ib0 rd.netsettle.expect_vfs=yes", |s| {
-                s.wants.links = vec!["eth0".into(), "ib0".into()];
-                s.wants.vfs = true;
-            }),
-        ];
-        for (case, change) in cases {
-            let mut want = base.clone();
-            change(&mut want);
-            let mut got = base.clone();
-            parse(case).apply(&mut got).unwrap();
-            assert_eq!(got, want, "case {case}");
-        }
-    }
-
-    #[test]
-    fn apply_errors_name_key_and_value_and_change_nothing() {
-        #[rustfmt::skip]
-        let cases = [
-            ("netsettle.timeout=abc", "netsettle.timeout: invalid duration \"abc\""),
-            ("netsettle.expect=ib0 rd.netsettle.timeout=-5", "rd.netsettle.timeout: invalid duration \"-5\""),
-            ("rd.netsettle=maybe", "rd.netsettle: invalid boolean \"maybe\""),
-            ("netsettle.timeout=", "netsettle.timeout: invalid duration \"\""),
-        ];
-        for (case, want) in cases {
-            let mut got = Settings::default();
-            let err = parse(case).apply(&mut got).unwrap_err();
-            assert!(err.starts_with(want), "case {case}: {err}");
-            assert_eq!(got, Settings::default(), "case {case}");
-        }
     }
 }

@@ -13,8 +13,8 @@
 //! failed with error %d\n")`. -ENODEV, -ENXIO and -EPROBE_DEFER only reach
 //! `dev_dbg`/`pr_debug` and are invisible at default log levels.
 
+use crate::pci::is_pci_addr;
 use crate::root::Root;
-use crate::sysfs::is_pci_addr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};

@@ -10,7 +10,6 @@ pub mod cli;
 pub mod cmdline;
 pub mod config;
 pub mod drivers;
-pub mod extras;
 pub mod kmsg;
 pub mod link;
 pub mod logging;
@@ -18,6 +17,7 @@ pub mod metrics;
 pub mod modules;
 pub mod netconf;
 pub mod notify;
+pub mod pci;
 pub mod rdma;
 pub mod readiness;
 pub mod report;
@@ -28,12 +28,13 @@ pub mod sriov;
 pub mod sysfs;
 pub mod udevdb;
 pub mod uevent;
+pub mod value;
 pub mod watch;
 
 use std::io::Write;
 
 use cli::{Cli, CommonArgs, Format};
-use config::{PciAddr, Settings};
+use config::Settings;
 use report::Report;
 use root::Root;
 use watch::{Evaluator, WaitOptions};
@@ -139,49 +140,12 @@ fn prepare(
         .read_text("proc/cmdline", 64 * 1024)
         .unwrap_or_default();
     let kcmd = cmdline::parse(&cmdline_text);
-    kcmd.apply(&mut settings)
-        .map_err(|e| format!("proc/cmdline: {e}"))?;
+    config::kernel::apply(&kcmd, &mut settings).map_err(|e| format!("proc/cmdline: {e}"))?;
     if settings.off {
         return Ok(None);
     }
-    let cli_err = |what: &str, value: &str, e: String| format!("{what} {value:?}: {e}");
-    for name in &common.expect_iface {
-        if name.is_empty() || name.contains('/') {
-            return Err(cli_err(
-                "--expect-iface",
-                name,
-                "not an interface name".into(),
-            ));
-        }
-        settings.expect.interfaces.push(name.clone());
-    }
-    for addr in &common.expect_pci {
-        let pci = addr
-            .parse::<PciAddr>()
-            .map_err(|e| cli_err("--expect-pci", addr, e.to_string()))?;
-        settings.expect.pci.push(pci);
-    }
-    for mac in &common.expect_mac {
-        let m = mac
-            .parse::<config::Mac>()
-            .map_err(|e| cli_err("--expect-mac", mac, e.to_string()))?;
-        settings.expect.macs.push(m);
-    }
-    for pattern in &common.ignore {
-        match pattern.parse::<PciAddr>() {
-            Ok(pci) => settings.ignore.pci.push(pci),
-            Err(_) => {
-                settings.ignore.drivers.push(pattern.clone());
-                settings.ignore.interfaces.push(pattern.clone());
-            }
-        }
-    }
-    if common.no_auto {
-        settings.auto = false;
-    }
-    // Readiness beyond the netdev (src/extras.rs).
-    extras::apply_cli(&common, &mut settings)?;
-    extras::derive_into(&root, &kcmd, &mut settings);
+    config::args::apply(&common, &mut settings)?;
+    config::derive_into(&root, &kcmd, &mut settings);
     let wait = match wait {
         None => None,
         Some(w) => {
@@ -190,7 +154,7 @@ fn prepare(
             }
             if let Some(t) = &w.timeout {
                 settings.timeout =
-                    config::parse_duration(t).map_err(|e| cli_err("--timeout", t, e))?;
+                    value::parse_duration(t).map_err(|e| format!("--timeout {t:?}: {e}"))?;
             }
             if w.fail_fast {
                 settings.fail_fast = true;

@@ -7,8 +7,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::config::Settings;
 use crate::drivers;
+use crate::link::{self, Link};
 use crate::modules::{self, AliasDb, AliasMatch, Blacklist, ModState, Modprobe};
+use crate::rdma::{self, Port};
 use crate::root::Root;
+use crate::sriov::{self, Pf};
 use crate::sysfs::{self, IbPort, Netdev, PciFunction};
 use crate::udevdb::{self, DbState, UdevState};
 
@@ -53,8 +56,39 @@ pub struct Snapshot {
     /// exists but lists nothing here, with the trace of whoever moved the
     /// netdev into another network namespace, when one was found.
     pub netns_moved: BTreeMap<String, Option<String>>,
-    /// RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
-    pub extras: crate::extras::Facts,
+    /// RDMA ports, SR-IOV PFs and the links asked for.
+    pub extras: Extras,
+}
+
+/// The facts of readiness beyond the netdev, read at each evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Every RDMA port.
+    pub rdma: Vec<Port>,
+    /// Every SR-IOV capable network PF (`sriov_numvfs` 0 included: VFs not
+    /// enabled is the first thing to see when they are missing).
+    pub pfs: Vec<Pf>,
+    /// The link of each interface `Link=` names.
+    pub links: Vec<Link>,
+}
+
+/// Reads the facts: RDMA ports and SR-IOV PFs always (they are reported),
+/// links only of the interfaces asked for.
+fn collect_extras(root: &Root, settings: &Settings, pci: &[PciFunction]) -> Extras {
+    Extras {
+        rdma: rdma::ports(root),
+        pfs: pci
+            .iter()
+            .filter(|f| f.is_network() && !f.is_vf)
+            .filter_map(|f| sriov::read(root, &f.addr))
+            .collect(),
+        links: settings
+            .wants
+            .links
+            .iter()
+            .map(|n| link::read(root, n))
+            .collect(),
+    }
 }
 
 /// Facts that do not change while netsettle runs, read once.
@@ -269,7 +303,7 @@ impl Collector {
         // Link and port states announce themselves through no event named
         // here: read again with every change but a udev entry, a udev state
         // or the kernel log (the tick brings Modules when they are waited
-        // for; src/extras.rs). VFs change with PCI and netdev events. They
+        // for; readiness/beyond.rs). VFs change with PCI and netdev events. They
         // decide no device's state, so nothing is dirty by them.
         let due = changes.iter().any(|c| {
             matches!(
@@ -278,7 +312,7 @@ impl Collector {
             )
         });
         if due {
-            self.snap.extras = crate::extras::collect(&self.root, &self.settings, &self.snap.pci);
+            self.snap.extras = collect_extras(&self.root, &self.settings, &self.snap.pci);
         }
         dirty
     }
@@ -480,8 +514,8 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
         ..Snapshot::default()
     };
     derive(root, settings, stat, &snap).apply_to(&mut snap);
-    // RDMA ports, SR-IOV PFs and asked-for links (src/extras.rs).
-    snap.extras = crate::extras::collect(root, settings, &snap.pci);
+    // RDMA ports, SR-IOV PFs and asked-for links.
+    snap.extras = collect_extras(root, settings, &snap.pci);
     snap
 }
 

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use crate::pci::is_pci_addr;
 use crate::root::Root;
-use crate::sysfs::is_pci_addr;
 
 /// An SR-IOV capable PF (it has `sriov_numvfs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

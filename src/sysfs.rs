@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use crate::pci::is_pci_addr;
 use crate::root::{escape_name, Root};
 use crate::rtnl::LinkAttrs;
 use crate::udevdb::DbState;
@@ -91,44 +92,6 @@ impl IbPort {
     pub fn is_infiniband(&self) -> bool {
         self.link_layer.as_deref() == Some("InfiniBand")
     }
-}
-
-/// The numbers of a PCI address as the kernel names a function
-/// (drivers/pci/probe.c `pci_setup_device`: `"%04x:%02x:%02x.%d"` of
-/// domain, bus, slot and function): a domain of at least four hex digits
-/// and no more than its value needs (Intel VMD and Hyper-V domains go past
-/// `ffff`), a two-digit bus, a slot up to 0x1f, a function 0-7. Hex case is
-/// not significant. The one parser every address goes through: sysfs
-/// names, kernel log lines and the user's `PCI=` values.
-pub fn parse_pci_addr(s: &str) -> Option<(u32, u8, u8, u8)> {
-    let hex = |t: &str, digits: std::ops::RangeInclusive<usize>| {
-        (digits.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| u32::from_str_radix(t, 16).ok())
-            .flatten()
-    };
-    let mut parts = s.split(':');
-    let (Some(domain), Some(bus), Some(slot), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let (dev, func) = slot.split_once('.')?;
-    let d = hex(domain, 4..=8)?;
-    if format!("{d:04x}").len() != domain.len() {
-        return None;
-    }
-    let b = hex(bus, 2..=2)?;
-    let v = hex(dev, 2..=2).filter(|v| *v <= 0x1f)?;
-    let f = match func.as_bytes() {
-        [c @ b'0'..=b'7'] => c - b'0',
-        _ => return None,
-    };
-    Some((d, b as u8, v as u8, f))
-}
-
-/// Whether `s` is a PCI address as the kernel names functions ([`parse_pci_addr`]).
-pub fn is_pci_addr(s: &str) -> bool {
-    parse_pci_addr(s).is_some()
 }
 
 /// The nearest PCI function in a device path (`…/0000:00:03.0/virtio2/net/eth0`).
@@ -381,22 +344,6 @@ mod tests {
         for (case, (path, want)) in cases.into_iter().enumerate() {
             assert_eq!(nearest_pci(Path::new(path)).as_deref(), want, "case {case}");
         }
-    }
-
-    #[test]
-    fn pci_addresses_are_recognised_strictly() {
-        assert!(is_pci_addr("0000:04:00.0"));
-        assert!(is_pci_addr("10000:e0:17.0"));
-        assert!(!is_pci_addr("pci0000:00"));
-        assert!(!is_pci_addr("0000:04:00:0"));
-        assert!(!is_pci_addr("0000:0g:00.0"));
-        assert!(!is_pci_addr("0000:04:00.8"), "functions are 0-7");
-        assert!(!is_pci_addr("0000:04:20.0"), "slots are up to 0x1f");
-        assert!(
-            !is_pci_addr("00000:04:00.0"),
-            "a domain has no extra leading zeros"
-        );
-        assert!(is_pci_addr("0000:4B:1F.7"));
     }
 
     #[test]

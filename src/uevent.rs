@@ -79,7 +79,7 @@ impl Uevent {
         Some(match self.subsystem.as_deref()? {
             // add, remove, move (a rename: DEVPATH is the new name).
             "net" => Change::Netdevs(Some(last.to_string()).filter(|n| !n.is_empty())),
-            "pci" if crate::sysfs::is_pci_addr(last) => Change::Pci(last.to_ascii_lowercase()),
+            "pci" if crate::pci::is_pci_addr(last) => Change::Pci(last.to_ascii_lowercase()),
             "pci" => Change::Everything,
             // A driver registered or went away; a module finished loading.
             "module" | "drivers" => Change::Modules,

@@ -619,8 +619,8 @@ impl Sources {
     /// Waits for an event or the tick; returns what it brought.
     fn wait(&mut self, ev: &Evaluator, timeout: Duration) -> Wake {
         let blind = self.blind(ev);
-        // Links and RDMA ports change without an event (src/extras.rs).
-        let polled = crate::extras::needs_tick(ev.collector.snapshot(), &ev.settings);
+        // Links and RDMA ports change without an event (readiness/beyond.rs).
+        let polled = crate::readiness::needs_tick(ev.collector.snapshot(), &ev.settings);
         let tick = if blind || ev.loading_modules() || polled {
             TICK
         } else {

@@ -6,12 +6,14 @@
 
 use std::time::Duration;
 
-use netsettle::config::{self, parse_duration, parse_into, Mac, PciAddr, Settings};
+use netsettle::config::{self, parse_into, Settings};
 use netsettle::kmsg::{self, parse_record, parse_text, probe_failure};
 use netsettle::modules::{fnmatch, modprobe_args, normalize, parse_stat, AliasDb};
+use netsettle::pci::{is_pci_addr, PciAddr};
 use netsettle::root::escape_name;
-use netsettle::sysfs::{is_pci_addr, nearest_pci, PciFunction};
+use netsettle::sysfs::{nearest_pci, PciFunction};
 use netsettle::udevdb::{listening, parse_entry, DbState};
+use netsettle::value::{parse_duration, Mac};
 use netsettle::{cmdline, uevent};
 use proptest::prelude::*;
 
@@ -439,7 +441,7 @@ proptest! {
         }
         let _ = parsed.blacklist();
         let mut s = Settings::default();
-        if parsed.apply(&mut s).is_err() {
+        if config::kernel::apply(&parsed, &mut s).is_err() {
             prop_assert_eq!(s, Settings::default());
         }
     }

@@ -13,7 +13,7 @@ fuzz_target!(|text: &str| {
     let _ = parsed.blacklist();
     let mut settings = Settings::default();
     let before = settings.clone();
-    if parsed.apply(&mut settings).is_err() {
+    if netsettle::config::kernel::apply(&parsed, &mut settings).is_err() {
         assert_eq!(settings, before);
     }
 });

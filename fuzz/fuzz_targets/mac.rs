@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netsettle::config::Mac;
+use netsettle::value::Mac;
 
 fuzz_target!(|text: &str| {
     if let Ok(mac) = text.parse::<Mac>() {

@@ -4,7 +4,7 @@
 
 use super::{literal_name, Derived, Source, Want};
 use crate::cmdline::KernelCmdline;
-use crate::config::Mac;
+use crate::value::Mac;
 
 const WHERE: &str = "proc/cmdline";
 

@@ -16,8 +16,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::cmdline::KernelCmdline;
-use crate::config::{quoted, Mac};
 use crate::root::Root;
+use crate::value::{quoted, Mac};
 
 /// Where expectations can be derived from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::{layered, literal_name, read, Derived, Source, Want};
-use crate::config::{parse_bool, Mac};
 use crate::root::Root;
+use crate::value::{parse_bool, Mac};
 
 /// Directories, highest precedence first for files of the same name
 /// (netplan(5): /run/netplan, /etc/netplan, /lib/netplan).

@@ -4,8 +4,8 @@
 //! (`RequiredForOnline=` not `no`, the link managed) expects that interface.
 
 use super::{layered, literal_name, read, Derived, Source, Want};
-use crate::config::Mac;
 use crate::root::Root;
+use crate::value::Mac;
 
 /// Search path, highest precedence first: a file in an earlier directory
 /// replaces one of the same name in a later one (systemd.network(5),
@@ -46,9 +46,7 @@ pub fn parse(text: &str) -> NetworkFile {
             ("Match", "MACAddress" | "PermanentMACAddress") if value.is_empty() => f.macs.clear(),
             ("Match", "MACAddress" | "PermanentMACAddress") => f.macs.extend(items()),
             ("Link", "RequiredForOnline") => f.required = Some(value.to_string()),
-            ("Link", "Unmanaged") => {
-                f.unmanaged = crate::config::parse_bool(value).unwrap_or(false)
-            }
+            ("Link", "Unmanaged") => f.unmanaged = crate::value::parse_bool(value).unwrap_or(false),
             ("Network", "ActivationPolicy") => f.activation = Some(value.to_string()),
             _ => {}
         }
@@ -65,7 +63,7 @@ impl NetworkFile {
             return false;
         }
         match self.required.as_deref() {
-            Some(v) if crate::config::parse_bool(v) == Ok(false) => false,
+            Some(v) if crate::value::parse_bool(v) == Ok(false) => false,
             Some(v) if !v.is_empty() => true,
             _ => !matches!(
                 self.activation.as_deref(),

@@ -4,8 +4,8 @@
 //! `[infiniband] mac-address=`) expects it.
 
 use super::{layered, literal_name, read, Derived, Source, Want};
-use crate::config::{parse_bool, Mac};
 use crate::root::Root;
+use crate::value::{parse_bool, Mac};
 
 /// Keyfile directories, in the order a profile of the same file name
 /// shadows another (/etc is the administrator's, /run volatile, /usr/lib

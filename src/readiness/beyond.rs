@@ -1,154 +1,21 @@
-//! Readiness beyond the netdev: RDMA port states, SR-IOV VFs, the link of
-//! named interfaces, and interfaces the network configuration names.
-//! Always reported; waited for only when asked (`[Expect] RDMAPorts=`,
-//! `VFs=`, `Link=`, `ExpectFrom=`), so a fabric without a subnet manager
-//! or an unplugged port never holds a boot that did not ask.
-//!
-//! The rest of netsettle meets this module at four places: [`Wants`] in the
-//! settings, [`collect`] in the snapshot, [`apply`] at the end of the
-//! decision, and [`needs_tick`] in the wait loop.
+//! Readiness beyond the netdev, decided: the asked-for RDMA port states,
+//! SR-IOV VFs and links, and the reasons of expectations a network
+//! configuration derived. Waited for only when asked (`[Expect]
+//! RDMAPorts=`, `VFs=`, `Link=`, `ExpectFrom=`); the per-device fields are
+//! always reported.
 
 use std::collections::HashMap;
 
-use crate::cli::CommonArgs;
-use crate::cmdline::KernelCmdline;
-use crate::config::{self, quoted, Settings};
-use crate::link::{self, Link};
+use crate::config::Settings;
+use crate::link;
 use crate::modules::{fnmatch, normalize};
-use crate::netconf::{self, Derived, Source, Want};
+use crate::netconf::Want;
 use crate::rdma::{self, Port};
 use crate::report::{DeviceReport, ExpectationReport, Report, State};
-use crate::root::Root;
 use crate::snapshot::Snapshot;
 use crate::sriov::{self, Pf, Vf};
 use crate::sysfs::PciFunction;
 use crate::udevdb::DbState;
-
-/// The opt-in waits, from config, kernel command line and command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wants {
-    /// `RDMAPorts=active`: every RDMA port must be ACTIVE.
-    pub rdma_ports: bool,
-    /// `VFs=yes`: every enabled VF must be bound and have its netdev.
-    pub vfs: bool,
-    /// `Link=`: interfaces whose link must be up.
-    pub links: Vec<String>,
-    /// `ExpectFrom=`: configurations to derive expectations from.
-    pub from: Vec<Source>,
-    /// The expectations derived from them (filled once, at start).
-    pub derived: Vec<Derived>,
-}
-
-impl Default for Wants {
-    fn default() -> Self {
-        Wants {
-            rdma_ports: false,
-            vfs: false,
-            links: Vec::new(),
-            from: vec![Source::Cmdline],
-            derived: Vec::new(),
-        }
-    }
-}
-
-/// Parses `RDMAPorts=`: `active`, or a false boolean for "report only".
-pub fn parse_rdma_ports(v: &str) -> Result<bool, String> {
-    if v.eq_ignore_ascii_case("active") {
-        return Ok(true);
-    }
-    match config::parse_bool(v) {
-        Ok(false) => Ok(false),
-        _ => Err(format!(
-            "invalid value {}: expected active or no",
-            quoted(v)
-        )),
-    }
-}
-
-/// Parses an interface name given to `Link=` and friends.
-pub fn parse_iface(v: &str) -> Result<String, String> {
-    if v.is_empty() || v.contains('/') || v == "." || v == ".." || v.len() > 15 {
-        return Err(format!("invalid interface name {}", quoted(v)));
-    }
-    Ok(v.to_string())
-}
-
-impl Wants {
-    /// Keeps the first of each repeated list item.
-    pub fn dedupe(&mut self) {
-        config::dedupe(&mut self.links);
-        config::dedupe(&mut self.from);
-    }
-}
-
-/// Applies the command-line options of this module (`--expect-link`,
-/// `--expect-rdma-ports`, `--expect-vfs`, `--expect-from`).
-pub fn apply_cli(common: &CommonArgs, settings: &mut Settings) -> Result<(), String> {
-    let w = &mut settings.wants;
-    for name in &common.expect_link {
-        w.links
-            .push(parse_iface(name).map_err(|e| format!("--expect-link: {e}"))?);
-    }
-    if let Some(v) = &common.expect_rdma_ports {
-        w.rdma_ports = parse_rdma_ports(v).map_err(|e| format!("--expect-rdma-ports: {e}"))?;
-    }
-    if common.expect_vfs {
-        w.vfs = true;
-    }
-    for s in &common.expect_from {
-        w.from
-            .push(s.parse().map_err(|e| format!("--expect-from: {e}"))?);
-    }
-    w.dedupe();
-    Ok(())
-}
-
-/// Reads the configurations `ExpectFrom=` names and adds what they expect
-/// to the interface and MAC expectations (so their functions count as
-/// named by the user), remembering where each came from.
-pub fn derive_into(root: &Root, kcmd: &KernelCmdline, settings: &mut Settings) {
-    let derived = netconf::derive(root, kcmd, &settings.wants.from);
-    for d in &derived {
-        log::debug!("{} expects {:?} ({})", d.source.who(), d.want, d.location);
-        match &d.want {
-            Want::Interface(n) => settings.expect.interfaces.push(n.clone()),
-            Want::Mac(m) => settings.expect.macs.push(m.clone()),
-        }
-    }
-    settings.dedupe_lists();
-    settings.wants.derived = derived;
-}
-
-/// What this module reads at each evaluation.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    /// Every RDMA port.
-    pub rdma: Vec<Port>,
-    /// Every SR-IOV capable network PF (`sriov_numvfs` 0 included: VFs not
-    /// enabled is the first thing to see when they are missing).
-    pub pfs: Vec<Pf>,
-    /// The link of each interface `Link=` names.
-    pub links: Vec<Link>,
-}
-
-/// Reads the facts: RDMA ports and SR-IOV PFs always (they are reported),
-/// links only of the interfaces asked for.
-pub fn collect(root: &Root, settings: &Settings, pci: &[PciFunction]) -> Facts {
-    Facts {
-        rdma: rdma::ports(root),
-        pfs: pci
-            .iter()
-            .filter(|f| f.is_network() && !f.is_vf)
-            .filter_map(|f| sriov::read(root, &f.addr))
-            .collect(),
-        links: settings
-            .wants
-            .links
-            .iter()
-            .map(|n| link::read(root, n))
-            .collect(),
-    }
-}
 
 fn entry(kind: &'static str, value: String, why: Option<String>) -> ExpectationReport {
     ExpectationReport {
@@ -265,7 +132,7 @@ fn asked<'d>(
 
 /// Whether every asked-for `link`, `rdma-ports` and `vfs` expectation is
 /// met: the cheap question the wait asks besides the devices'.
-pub fn asked_met<'d>(
+pub(super) fn asked_met<'d>(
     snap: &Snapshot,
     settings: &Settings,
     devices: impl Iterator<Item = &'d DeviceReport>,
@@ -275,7 +142,7 @@ pub fn asked_met<'d>(
 
 /// Fills the per-device fields, appends the asked-for expectations and
 /// annotates derived ones; the report is not ready while one is unmet.
-pub fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
+pub(super) fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
     let pci_of: HashMap<&str, &PciFunction> =
         snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
     let verdicts = vf_verdicts(snap, &pci_of);
@@ -374,6 +241,7 @@ pub fn needs_tick(snap: &Snapshot, settings: &Settings) -> bool {
 mod tests {
     use super::*;
     use crate::readiness::evaluate;
+    use crate::snapshot::Snapshot;
     use crate::udevdb::UdevState;
 
     fn port(dev: &str, pci: Option<&str>, state: &str) -> Port {
@@ -435,18 +303,5 @@ mod tests {
         let s = snap(vec![port("mlx5_0", Some("0000:4b:00.0"), "DOWN")]);
         let r = evaluate(&s, &[], &Settings::default());
         assert!(r.ready && r.expectations.is_empty());
-    }
-
-    #[test]
-    fn values_of_the_new_keys_parse_or_say_what_is_expected() {
-        assert_eq!(parse_rdma_ports("ACTIVE"), Ok(true));
-        assert_eq!(parse_rdma_ports("no"), Ok(false));
-        assert!(parse_rdma_ports("yes")
-            .unwrap_err()
-            .contains("expected active or no"));
-        assert!(parse_iface("a/b").is_err() && parse_iface("").is_err());
-        assert!(parse_iface("..").is_err() && parse_iface(".").is_err());
-        assert!(parse_iface("averyveryverylongname").is_err());
-        assert_eq!(parse_iface("eno1").as_deref(), Ok("eno1"));
     }
 }

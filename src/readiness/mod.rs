@@ -1,6 +1,8 @@
 //! The decision: a snapshot, the kernel log and the settings in, a report
 //! out. No I/O here, so every state and reason is tested with plain data.
 
+mod beyond;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{IpoibMode, Settings};
@@ -13,6 +15,8 @@ use crate::report::{
 use crate::snapshot::{Dirty, Snapshot};
 use crate::sysfs::{Netdev, PciFunction, TYPE_INFINIBAND};
 use crate::udevdb::DbState;
+
+pub use beyond::needs_tick;
 
 /// Whether a module is being loaded right now, by either sign of it.
 fn loading(snap: &Snapshot, module: &str) -> bool {
@@ -227,7 +231,7 @@ impl Ctx<'_> {
             state: verdict.state,
             reason: verdict.reason,
             certain_failure: verdict.certain,
-            // Filled by crate::extras::apply.
+            // Filled by beyond::apply.
             rdma_ports: Vec::new(),
             vfs: None,
         }
@@ -809,8 +813,8 @@ impl Decisions {
             && expectations(&ctx, self.devices.values())
                 .iter()
                 .all(|e| e.met)
-            // Readiness beyond the netdev: links, RDMA ports, VFs (src/extras.rs).
-            && crate::extras::asked_met(snap, settings, self.devices.values())
+            // Readiness beyond the netdev: links, RDMA ports, VFs (readiness/beyond.rs).
+            && beyond::asked_met(snap, settings, self.devices.values())
     }
 
     /// Whether some device can never get ready by waiting.
@@ -918,7 +922,7 @@ fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
         kernel_problems,
     };
     // Readiness beyond the netdev: RDMA ports, VFs, links, derived expectations.
-    crate::extras::apply(&mut report, snap, settings);
+    beyond::apply(&mut report, snap, settings);
     report.exit_code = status_code(&report);
     if let Some(why) = &snap.kmsg_unreadable {
         // Without the kernel log a probe failure looks like a missing driver:

@@ -1,29 +1,32 @@
-//! `/etc/netsettle.conf` and `/etc/netsettle.conf.d/*.conf`: systemd-style INI
-//! (systemd.syntax(7)) turned into [`Settings`].
+//! [`Settings`]: `/etc/netsettle.conf` and `/etc/netsettle.conf.d/*.conf`
+//! (systemd-style INI, systemd.syntax(7)), then the kernel command line
+//! ([`kernel`]), then the command line ([`args`]), later winning.
 //!
 //! [`parse_into`] is pure and does all the deciding; [`load`] only finds the
 //! files and reads them.
 
-use std::collections::HashSet;
+pub mod args;
+pub mod kernel;
+mod wants;
+
 use std::fmt;
 use std::fs::File;
-use std::hash::Hash;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
+pub use wants::{derive_into, parse_rdma_ports, Wants};
+
+use crate::pci::PciAddr;
 use crate::root::Root;
+use crate::value::{dedupe, parse_bool, parse_duration, quoted, Mac};
 
 /// A config file is a few lines; the bound keeps a runaway file cheap.
 const FILE_LIMIT: u64 = 1024 * 1024;
 /// Far beyond any real list, small enough that garbage is an error rather
 /// than a megabyte-long interface name.
 const LINE_LIMIT: usize = 64 * 1024;
-/// Longer durations saturate here (about 136 years), so adding a timeout to
-/// an `Instant` can never overflow.
-const MAX_DURATION: Duration = Duration::from_secs(1 << 32);
 const MAIN_FILE: &str = "etc/netsettle.conf";
 const DROPIN_DIR: &str = "etc/netsettle.conf.d";
 
@@ -47,7 +50,7 @@ pub struct Settings {
     /// What is never waited for.
     pub ignore: Ignore,
     /// Opt-in waits beyond the netdev and expectations from network configs.
-    pub wants: crate::extras::Wants,
+    pub wants: Wants,
 }
 
 /// The deadline when nothing sets one (SPEC: 120 s).
@@ -64,7 +67,7 @@ impl Default for Settings {
             off: false,
             expect: Expect::default(),
             ignore: Ignore::default(),
-            wants: crate::extras::Wants::default(),
+            wants: Wants::default(),
         }
     }
 }
@@ -106,73 +109,6 @@ pub struct Ignore {
     pub interfaces: Vec<String>,
 }
 
-/// A PCI function address, normalized to the kernel's `dddd:bb:dd.f`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PciAddr(String);
-
-/// `as_str` and `Display` for the normalized-string address types.
-macro_rules! address_text {
-    ($($ty:ident),*) => {$(
-        impl $ty {
-            /// The normalized address.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    )*};
-}
-address_text!(PciAddr, Mac);
-
-impl FromStr for PciAddr {
-    type Err = String;
-
-    /// Accepts `0000:04:00.0` and `04:00.0` (domain 0), any hex case.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "invalid PCI address {}: expected DDDD:BB:DD.F or BB:DD.F",
-                quoted(s)
-            )
-        };
-        let full = match s.matches(':').count() {
-            2 => s.to_string(),
-            1 => format!("0000:{s}"),
-            _ => return Err(bad()),
-        };
-        let (d, b, v, f) = crate::sysfs::parse_pci_addr(&full).ok_or_else(bad)?;
-        Ok(PciAddr(format!("{d:04x}:{b:02x}:{v:02x}.{f:x}")))
-    }
-}
-
-/// A hardware address: 6 octets (Ethernet) or 20 (InfiniBand), lowercase, `:`-separated.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Mac(String);
-
-impl FromStr for Mac {
-    type Err = String;
-
-    /// Accepts `:` or `-` between octets (one kind per address), any hex case.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let sep = if s.contains('-') { '-' } else { ':' };
-        let octets: Vec<&str> = s.split(sep).collect();
-        let hex = |o: &&str| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit());
-        if !matches!(octets.len(), 6 | 20) || !octets.iter().all(hex) {
-            return Err(format!(
-                "invalid MAC address {}: expected 6 (Ethernet) or 20 (InfiniBand) hex octets \
-                 like 52:54:00:12:34:56",
-                quoted(s)
-            ));
-        }
-        Ok(Mac(octets.join(":").to_ascii_lowercase()))
-    }
-}
-
 /// A configuration error, shown as `FILE:LINE: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -194,68 +130,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// Parses a timeout: bare seconds as udevadm takes them (`90`), or a
-/// humantime span (`90s`, `2min`, `1h 30m`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        s.parse()
-            .map(Duration::from_secs)
-            .map_err(|_| "number is too large")
-    } else {
-        // Term by term, summed here with saturation: humantime 2.4 panics
-        // (overflow in Duration::new) when its own running sum reaches
-        // u64::MAX seconds with a carry, as in "18446744073709551615s 0.5s
-        // 0.5s", and `netsettle.timeout=` must never abort a boot.
-        span_terms(s)
-            .try_fold(Duration::ZERO, |sum, term| {
-                humantime::parse_duration(term).map(|d| sum.saturating_add(d))
-            })
-            .map_err(|e| match e {
-                humantime::DurationError::NumberOverflow => "number is too large",
-                // humantime's own messages point at byte offsets; an example helps more.
-                _ => "expected seconds (\"90\") or a time span (\"90s\", \"2min\", \"1h 30m\")",
-            })
-    };
-    parsed
-        .map(|d| d.min(MAX_DURATION))
-        .map_err(|e| format!("invalid duration {}: {e}", quoted(s)))
-}
-
-/// Splits a time span where humantime starts a new term, at the first digit
-/// after a unit: "1h 30m" → "1h ", "30m"; "1h30m" → "1h", "30m". An empty
-/// span is one empty term, which humantime rejects.
-fn span_terms(s: &str) -> impl Iterator<Item = &str> {
-    let mut rest = s;
-    let mut first = true;
-    std::iter::from_fn(move || {
-        if rest.is_empty() && !std::mem::take(&mut first) {
-            return None;
-        }
-        first = false;
-        let mut in_unit = false;
-        let end = rest
-            .char_indices()
-            .find(|&(_, c)| {
-                in_unit |= c.is_alphabetic();
-                in_unit && c.is_ascii_digit()
-            })
-            .map_or(rest.len(), |(i, _)| i);
-        let (term, tail) = rest.split_at(end);
-        rest = tail;
-        Some(term)
-    })
-}
-
-/// Parses a boolean the way systemd does (`yes`/`no`, `on`/`off`, `1`/`0`, ...).
-pub fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "yes" | "y" | "true" | "t" | "on" => Ok(true),
-        "0" | "no" | "n" | "false" | "f" | "off" => Ok(false),
-        _ => Err(format!("invalid boolean {}: expected yes or no", quoted(s))),
-    }
-}
 
 /// Reads the configuration: `explicit` alone when given (a real path, not
 /// under `root`), else `etc/netsettle.conf` then `etc/netsettle.conf.d/*.conf`
@@ -461,12 +335,11 @@ fn set(s: &mut Settings, section: &str, key: &str, value: &str) -> Result<(), St
                     .map_err(|_| format!("invalid integer {}: expected a count", quoted(v)))
             })?
         }
-        // Readiness beyond the netdev (src/extras.rs).
         ("Expect", "RDMAPorts") => {
-            s.wants.rdma_ports = scalar(value, d.wants.rdma_ports, crate::extras::parse_rdma_ports)?
+            s.wants.rdma_ports = scalar(value, d.wants.rdma_ports, parse_rdma_ports)?
         }
         ("Expect", "VFs") => s.wants.vfs = scalar(value, d.wants.vfs, parse_bool)?,
-        ("Expect", "Link") => list(&mut s.wants.links, value, crate::extras::parse_iface)?,
+        ("Expect", "Link") => list(&mut s.wants.links, value, crate::value::parse_iface)?,
         ("Expect", "ExpectFrom") => list(&mut s.wants.from, value, str::parse)?,
         ("Ignore", "PCI") => list(&mut s.ignore.pci, value, str::parse)?,
         ("Ignore", "Driver") => list(&mut s.ignore.drivers, value, text)?,
@@ -519,21 +392,6 @@ impl Settings {
         dedupe(&mut self.ignore.drivers);
         dedupe(&mut self.ignore.interfaces);
         self.wants.dedupe();
-    }
-}
-
-/// Removes repeated items, keeping the first of each in place.
-pub(crate) fn dedupe<T: Eq + Hash + Clone>(list: &mut Vec<T>) {
-    let mut seen = HashSet::new();
-    list.retain(|item| seen.insert(item.clone()));
-}
-
-/// A value for an error message: quoted, escaped and cut short, so the
-/// message stays one readable line whatever the input.
-pub(crate) fn quoted(s: &str) -> String {
-    match s.char_indices().nth(64) {
-        Some((cut, _)) => format!("{:?}...", &s[..cut]),
-        None => format!("{s:?}"),
     }
 }
 
@@ -756,73 +614,6 @@ mod tests {
                 "case {case}: {}",
                 got.message
             );
-        }
-    }
-
-    #[test]
-    fn pci_addresses_parse_and_normalize() {
-        #[rustfmt::skip]
-        let cases = [
-            ("0000:04:00.0", Some("0000:04:00.0")), ("04:00.0", Some("0000:04:00.0")),
-            ("0000:4B:1F.7", Some("0000:4b:1f.7")), ("10000:e0:17.0", Some("10000:e0:17.0")),
-            ("04:20.0", None), ("04:00.8", None), ("4:00.0", None), ("00000:04:00.0", None),
-            ("0000:04:00", None), ("0000:04:00.0.1", None), ("0:0000:04:00.0", None),
-            (" 04:00.0", None), ("+4:00.0", None), ("04:00.00", None), ("", None),
-        ];
-        for (case, want) in cases {
-            let got = case.parse::<PciAddr>().ok();
-            assert_eq!(got.as_ref().map(PciAddr::as_str), want, "case {case}");
-        }
-        assert_eq!(pci("04:00.0").to_string(), "0000:04:00.0");
-    }
-
-    #[test]
-    fn macs_parse_and_normalize() {
-        let ib = "80:00:02:08:FE:80:00:00:00:00:00:00:00:02:C9:03:00:0A:BC:DE";
-        #[rustfmt::skip]
-        let cases = [
-            ("52:54:00:12:34:56", Some("52:54:00:12:34:56".to_string())),
-            ("52-54-00-AB-CD-EF", Some("52:54:00:ab:cd:ef".to_string())),
-            (ib, Some(ib.to_ascii_lowercase())),
-            ("52:54:00:12:34", None), ("52:54:00:12:34:56:78", None), ("52-54-00:12:34:56", None),
-            ("5:54:00:12:34:56", None), ("52:54:00:12:34:5g", None), ("", None),
-        ];
-        for (case, want) in cases {
-            let got = case.parse::<Mac>().ok().map(|m| m.to_string());
-            assert_eq!(got, want, "case {case}");
-        }
-    }
-
-    #[test]
-    fn durations_take_udevadm_seconds_and_humantime_spans() {
-        let secs = |s| Some(Duration::from_secs(s));
-        #[rustfmt::skip]
-        let cases = [
-            ("90", secs(90)), (" 90s ", secs(90)), ("2min", secs(120)), ("0", secs(0)),
-            ("1ms", Some(Duration::from_millis(1))), ("1h 30m", secs(5400)),
-            ("100years", secs(3_155_760_000)), ("1000000years", Some(MAX_DURATION)),
-            ("99999999999999999999", None), ("-5", None), ("abc", None), ("", None),
-        ];
-        for (case, want) in cases {
-            assert_eq!(parse_duration(case).ok(), want, "case {case}");
-        }
-        let want = "invalid duration \"abc\": expected seconds (\"90\") or a time span \
-            (\"90s\", \"2min\", \"1h 30m\")";
-        assert_eq!(parse_duration(" abc ").unwrap_err(), want);
-        let want = "invalid duration \"99999999999999999999\": number is too large";
-        assert_eq!(parse_duration("99999999999999999999").unwrap_err(), want);
-    }
-
-    #[test]
-    fn booleans_follow_systemd() {
-        for case in ["1", "yes", "Y", "TRUE", "t", "on"] {
-            assert_eq!(parse_bool(case), Ok(true), "case {case}");
-        }
-        for case in ["0", "No", "n", "false", "f", "OFF"] {
-            assert_eq!(parse_bool(case), Ok(false), "case {case}");
-        }
-        for case in ["2", "", "yess"] {
-            assert!(parse_bool(case).is_err(), "case {case}");
         }
     }
 }
