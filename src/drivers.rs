@@ -93,7 +93,7 @@ pub fn no_netdev_by_design(driver: &str, f: &PciFunction) -> Option<String> {
         // any other function probe calls pci_disable_device() and returns 0
         // without ports (T4, T5 and T6 alike: t4_pci_id_tbl.h lists PF0-3
         // and PF4 ids).
-        "cxgb4" if pci_function_number(&f.addr) != Some(4) => Some(format!(
+        "cxgb4" if f.addr.function() != 4 => Some(format!(
             "cxgb4 drives the card through physical function 4 and binds {} without ports, by design",
             f.addr
         )),
@@ -106,12 +106,6 @@ pub fn no_netdev_by_design(driver: &str, f: &PciFunction) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-/// The function number of a PCI address (`0000:81:00.4` → 4).
-fn pci_function_number(addr: &str) -> Option<u8> {
-    let (_, func) = addr.rsplit_once('.')?;
-    func.parse().ok()
 }
 
 #[cfg(test)]
@@ -174,7 +168,7 @@ mod tests {
     #[test]
     fn cxgb4_functions_other_than_4_have_no_ports_by_design() {
         let f = |addr: &str| PciFunction {
-            addr: addr.into(),
+            addr: addr.parse().unwrap(),
             class: Some("0x020000".into()),
             vendor: Some("0x1425".into()),
             device: Some("0x5410".into()),

@@ -13,7 +13,7 @@
 //! failed with error %d\n")`. -ENODEV, -ENXIO and -EPROBE_DEFER only reach
 //! `dev_dbg`/`pr_debug` and are invisible at default log levels.
 
-use crate::pci::is_pci_addr;
+use crate::pci::PciAddr;
 use crate::root::Root;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -232,8 +232,8 @@ fn decimal(s: &str) -> Option<u64> {
 /// A driver's probe of a PCI function failed (the driver core's own line).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeFailure {
-    /// The function's address, `0000:31:00.0`.
-    pub pci: String,
+    /// The function's address.
+    pub pci: PciAddr,
     /// The driver whose probe failed, as the kernel names it (`vfio-pci`).
     pub driver: String,
     /// The error, positive (12 for -ENOMEM).
@@ -272,12 +272,11 @@ pub fn probe_failure(rec: &Record) -> Option<ProbeFailure> {
     let errno = i32::try_from(code.checked_abs()?).ok()?;
     // Kernel error codes are 1..=4095 (MAX_ERRNO).
     let plausible = (1..=4095).contains(&errno);
-    if !plausible || driver.is_empty() || driver.contains(char::is_whitespace) || !is_pci_addr(pci)
-    {
+    if !plausible || driver.is_empty() || driver.contains(char::is_whitespace) {
         return None;
     }
     Some(ProbeFailure {
-        pci: pci.to_string(),
+        pci: PciAddr::from_kernel(pci)?,
         driver: driver.to_string(),
         errno,
         seq: rec.seq,
@@ -313,11 +312,14 @@ pub fn errno_name(errno: i32) -> Option<&'static str> {
 /// (drivers/base/core.c `__dev_printk`): `iwlwifi 0000:00:14.3: …`, and
 /// netdev messages before registration `e1000e 0000:00:04.0 (uninitialized): …`.
 /// An unbound function's lines carry the bus name, `pci`.
-pub fn dev_prefix(rec: &Record) -> Option<(&str, &str)> {
+pub fn dev_prefix(rec: &Record) -> Option<(&str, PciAddr)> {
     let (driver, rest) = rec.text.split_once(' ')?;
     let word = rest.split(' ').next()?;
     let addr = word.strip_suffix(':').unwrap_or(word);
-    (!driver.is_empty() && !driver.ends_with(':') && is_pci_addr(addr)).then_some((driver, addr))
+    if driver.is_empty() || driver.ends_with(':') {
+        return None;
+    }
+    Some((driver, PciAddr::from_kernel(addr)?))
 }
 
 /// A firmware file a device could not load, and the error: the firmware
@@ -734,7 +736,10 @@ mod tests {
             ("single", None),
         ];
         for (text, want) in cases {
-            assert_eq!(dev_prefix(&rec(3, text)), want, "{text}");
+            let r = rec(3, text);
+            let got = dev_prefix(&r).map(|(d, a)| (d, a.to_string()));
+            let want = want.map(|(d, a)| (d, a.to_string()));
+            assert_eq!(got, want, "{text}");
         }
     }
 
@@ -930,7 +935,7 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
         assert_eq!(
             fails[0],
             ProbeFailure {
-                pci: "0000:31:00.0".into(),
+                pci: "0000:31:00.0".parse().unwrap(),
                 driver: "mlx5_core".into(),
                 errno: 12,
                 seq: 4,
@@ -951,7 +956,7 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
             "mlx5's own 'failed with error code' lines are not the core's"
         );
         assert_eq!(
-            (fails[0].pci.as_str(), fails[0].driver.as_str()),
+            (fails[0].pci.to_string().as_str(), fails[0].driver.as_str()),
             ("0000:31:00.0", "mlx5_core")
         );
         assert_eq!(
@@ -974,7 +979,7 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
         let got: Vec<(String, String, i32)> = parse_text(VM_D)
             .iter()
             .filter_map(probe_failure)
-            .map(|f| (f.pci, f.driver, f.errno))
+            .map(|f| (f.pci.to_string(), f.driver, f.errno))
             .collect();
         let want = [
             ("0000:00:06.0", "vfio-pci", 22),
@@ -1012,7 +1017,10 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
             "nvme 10000:e1:00.0: probe with driver nvme failed with error -19",
         ))
         .unwrap();
-        assert_eq!((vmd.pci.as_str(), vmd.errno), ("10000:e1:00.0", 19));
+        assert_eq!(
+            (vmd.pci.to_string().as_str(), vmd.errno),
+            ("10000:e1:00.0", 19)
+        );
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub fn render(report: &Report, now: SystemTime) -> String {
         let _ = writeln!(
             s,
             "netsettle_device_not_ready{{pci=\"{}\",driver=\"{}\",state=\"{}\"}} 1",
-            label(&d.pci),
+            // An address needs no escaping.
+            d.pci,
             label(d.driver.as_deref().unwrap_or("")),
             d.state.as_str()
         );

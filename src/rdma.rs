@@ -23,7 +23,7 @@ pub struct Port {
     pub port: u32,
     /// PCI function the device belongs to (`None` for soft-RoCE `rxe0`).
     #[serde(skip)]
-    pub pci: Option<String>,
+    pub pci: Option<crate::pci::PciAddr>,
     /// Logical state without its number: `ACTIVE`, `INIT`, `DOWN`, …
     pub state: Option<String>,
     /// Physical state without its number: `LinkUp`, `Polling`, `Disabled`, …
@@ -63,7 +63,7 @@ pub fn ports(root: &Root) -> Vec<Port> {
             out.push(Port {
                 device: device.clone(),
                 port: n,
-                pci: pci.clone().or_else(|| netdev_pci(root, &dir)),
+                pci: pci.or_else(|| netdev_pci(root, &dir)),
                 state: attr("state").map(|s| strip_number(&s)),
                 phys_state: attr("phys_state").map(|s| strip_number(&s)),
                 link_layer: attr("link_layer"),
@@ -79,7 +79,7 @@ pub fn ports(root: &Root) -> Vec<Port> {
 /// parent of their own: soft-RoCE (`rdma_rxe`, drivers/infiniband/sw/rxe)
 /// registers under /sys/devices/virtual, and names its netdev only in the
 /// GID table (`gid_attrs/ndevs/0`, drivers/infiniband/core/sysfs.c).
-fn netdev_pci(root: &Root, port_dir: &Path) -> Option<String> {
+fn netdev_pci(root: &Root, port_dir: &Path) -> Option<crate::pci::PciAddr> {
     let name = root.read_attr(port_dir.join("gid_attrs/ndevs/0"))?;
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return None;
@@ -141,7 +141,7 @@ mod tests {
         Port {
             device: "mlx5_0".into(),
             port: 1,
-            pci: Some("0000:4b:00.0".into()),
+            pci: Some("0000:4b:00.0".parse().unwrap()),
             state: Some(state.into()).filter(|s: &String| !s.is_empty()),
             phys_state: Some(phys.into()).filter(|s: &String| !s.is_empty()),
             link_layer: Some(layer.into()),

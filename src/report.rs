@@ -83,7 +83,7 @@ pub struct UdevReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceReport {
     /// PCI address.
-    pub pci: String,
+    pub pci: crate::pci::PciAddr,
     /// Class code as the kernel prints it.
     pub class: Option<String>,
     /// Vendor id.
@@ -117,7 +117,7 @@ pub struct InterfaceReport {
     /// ifindex.
     pub ifindex: Option<u32>,
     /// PCI function it belongs to.
-    pub pci: Option<String>,
+    pub pci: Option<crate::pci::PciAddr>,
     /// Hardware address.
     pub mac: Option<String>,
     /// udev has finished with it.

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::drivers;
 use crate::link::{self, Link};
 use crate::modules::{self, AliasDb, AliasMatch, Blacklist, ModState, Modprobe};
+use crate::pci::PciAddr;
 use crate::rdma::{self, Port};
 use crate::root::Root;
 use crate::sriov::{self, Pf};
@@ -34,7 +35,7 @@ pub struct Snapshot {
     pub kernel_release: Option<String>,
     /// Modules matching each unbound function's modalias; absent when
     /// `modules.alias` is unreadable (then nobody can tell).
-    pub matches: BTreeMap<String, Vec<AliasMatch>>,
+    pub matches: BTreeMap<PciAddr, Vec<AliasMatch>>,
     /// Whether the kernel has `ib_ipoib` at all (`None`: cannot tell).
     pub ipoib_available: Option<bool>,
     /// Blacklisted modules and where.
@@ -51,11 +52,11 @@ pub struct Snapshot {
     pub in_initramfs: bool,
     /// `enable` of watched bound functions that have no netdev: `false`
     /// when the driver left the function disabled.
-    pub enabled: BTreeMap<String, bool>,
+    pub enabled: BTreeMap<PciAddr, bool>,
     /// Bound functions without a visible netdev whose `net/` directory
     /// exists but lists nothing here, with the trace of whoever moved the
     /// netdev into another network namespace, when one was found.
-    pub netns_moved: BTreeMap<String, Option<String>>,
+    pub netns_moved: BTreeMap<PciAddr, Option<String>>,
     /// RDMA ports, SR-IOV PFs and the links asked for.
     pub extras: Extras,
 }
@@ -80,7 +81,7 @@ fn collect_extras(root: &Root, settings: &Settings, pci: &[PciFunction]) -> Extr
         pfs: pci
             .iter()
             .filter(|f| f.is_network() && !f.is_vf)
-            .filter_map(|f| sriov::read(root, &f.addr))
+            .filter_map(|f| sriov::read(root, f.addr))
             .collect(),
         links: settings
             .wants
@@ -155,7 +156,7 @@ pub enum Change {
     /// even if it was known (a remove and an add under the same name).
     Netdevs(Option<String>),
     /// One PCI function: added, removed, bound or unbound.
-    Pci(String),
+    Pci(PciAddr),
     /// Module states and `modprobe` processes.
     Modules,
     /// InfiniBand ports.
@@ -173,18 +174,18 @@ pub enum Dirty {
     #[default]
     Nothing,
     /// These PCI functions' own facts changed.
-    Devices(BTreeSet<String>),
+    Devices(BTreeSet<PciAddr>),
     /// A fact every device depends on changed.
     All,
 }
 
 impl Dirty {
     /// Adds one device.
-    pub fn add(&mut self, addr: &str) {
+    pub fn add(&mut self, addr: PciAddr) {
         match self {
-            Dirty::Nothing => *self = Dirty::Devices(BTreeSet::from([addr.to_string()])),
+            Dirty::Nothing => *self = Dirty::Devices(BTreeSet::from([addr])),
             Dirty::Devices(set) => {
-                set.insert(addr.to_string());
+                set.insert(addr);
             }
             Dirty::All => {}
         }
@@ -197,7 +198,7 @@ impl Dirty {
             Dirty::All => *self = Dirty::All,
             Dirty::Devices(set) => {
                 for a in set {
-                    self.add(&a);
+                    self.add(a);
                 }
             }
         }
@@ -261,7 +262,7 @@ impl Collector {
                         for n in &self.snap.netdevs {
                             if matches!(n.udev, DbState::Renaming | DbState::Processing) {
                                 match &n.pci {
-                                    Some(p) => dirty.add(p),
+                                    Some(p) => dirty.add(*p),
                                     None => dirty = Dirty::All,
                                 }
                             }
@@ -280,7 +281,7 @@ impl Collector {
                     derive = true;
                 }
                 Change::Pci(addr) => {
-                    dirty.merge(self.pci(addr));
+                    dirty.merge(self.pci(*addr));
                     derive = true;
                 }
                 Change::Modules => derive = true,
@@ -341,7 +342,7 @@ impl Collector {
             // netdev: then any change may move that.
             Some(pci) if !names_expected => {
                 let mut d = Dirty::Nothing;
-                d.add(pci);
+                d.add(*pci);
                 d
             }
             _ => Dirty::All,
@@ -357,8 +358,8 @@ impl Collector {
         let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
         let listed = sysfs::netdev_names(&self.root);
         let mut dirty = Dirty::Nothing;
-        let touched = |pci: &Option<String>, dirty: &mut Dirty| match pci {
-            Some(p) => dirty.add(p),
+        let touched = |pci: &Option<PciAddr>, dirty: &mut Dirty| match pci {
+            Some(p) => dirty.add(*p),
             None => *dirty = Dirty::All,
         };
         // Gone, or to be read again.
@@ -386,12 +387,9 @@ impl Collector {
         dirty
     }
 
-    fn pci(&mut self, addr: &str) -> Dirty {
+    fn pci(&mut self, addr: PciAddr) -> Dirty {
         let fresh = sysfs::pci_function_if_present(&self.root, addr);
-        let pos = self
-            .snap
-            .pci
-            .binary_search_by(|f| f.addr.as_str().cmp(addr));
+        let pos = self.snap.pci.binary_search_by_key(&addr, |f| f.addr);
         let changed = match (pos, fresh) {
             (Ok(i), Some(f)) => {
                 let changed = self.snap.pci[i] != f;
@@ -433,7 +431,7 @@ impl Collector {
             .chain(keys_differing(&s.enabled, &derived.enabled))
             .chain(keys_differing(&s.netns_moved, &derived.netns_moved))
         {
-            dirty.add(&addr);
+            dirty.add(addr);
         }
         derived.apply_to(s);
         dirty
@@ -454,26 +452,24 @@ fn join_udev(root: &Root, n: &mut Netdev) {
 
 /// Keys whose values differ between two maps (present in one only, too).
 fn keys_differing<'a, V: PartialEq>(
-    a: &'a BTreeMap<String, V>,
-    b: &'a BTreeMap<String, V>,
-) -> impl Iterator<Item = String> + 'a {
+    a: &'a BTreeMap<PciAddr, V>,
+    b: &'a BTreeMap<PciAddr, V>,
+) -> impl Iterator<Item = PciAddr> + 'a {
     a.iter()
         .filter(|(k, v)| b.get(*k) != Some(*v))
-        .map(|(k, _)| k.clone())
-        .chain(b.keys().filter(|k| !a.contains_key(*k)).cloned())
-        .collect::<Vec<_>>()
-        .into_iter()
+        .map(|(k, _)| *k)
+        .chain(b.keys().filter(|k| !a.contains_key(*k)).copied())
 }
 
 /// Facts that follow from the functions and netdevs.
 struct Derived {
     modules: BTreeMap<String, ModState>,
     modprobes: Vec<Modprobe>,
-    matches: BTreeMap<String, Vec<AliasMatch>>,
+    matches: BTreeMap<PciAddr, Vec<AliasMatch>>,
     ipoib_available: Option<bool>,
     builtin_hidden: bool,
-    enabled: BTreeMap<String, bool>,
-    netns_moved: BTreeMap<String, Option<String>>,
+    enabled: BTreeMap<PciAddr, bool>,
+    netns_moved: BTreeMap<PciAddr, Option<String>>,
 }
 
 impl Derived {
@@ -522,8 +518,7 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
 fn derive(root: &Root, settings: &Settings, stat: &mut Static, snap: &Snapshot) -> Derived {
     let (pci, netdevs, ib_ports) = (&snap.pci, &snap.netdevs, &snap.ib_ports);
     let watched = |f: &&PciFunction| {
-        (settings.auto && f.is_network())
-            || settings.expect.pci.iter().any(|p| p.as_str() == f.addr)
+        (settings.auto && f.is_network()) || settings.expect.pci.contains(&f.addr)
     };
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut matches = BTreeMap::new();
@@ -542,7 +537,7 @@ fn derive(root: &Root, settings: &Settings, stat: &mut Static, snap: &Snapshot) 
                 if let Some(db) = stat.aliases(root) {
                     let m = db.matches(modalias);
                     wanted.extend(m.iter().map(|m| m.module.clone()));
-                    matches.insert(f.addr.clone(), m);
+                    matches.insert(f.addr, m);
                 }
             }
         }
@@ -559,11 +554,11 @@ fn derive(root: &Root, settings: &Settings, stat: &mut Static, snap: &Snapshot) 
     }
     // Processes only matter while something is still missing; skipping the
     // /proc walk keeps the common all-ready evaluation cheap.
-    let with_netdev: HashSet<&str> = netdevs.iter().filter_map(|n| n.pci.as_deref()).collect();
+    let with_netdev: HashSet<PciAddr> = netdevs.iter().filter_map(|n| n.pci).collect();
     let all_have_netdevs = pci
         .iter()
         .filter(watched)
-        .all(|f| f.driver.is_some() && with_netdev.contains(f.addr.as_str()));
+        .all(|f| f.driver.is_some() && with_netdev.contains(&f.addr));
     let modprobes = if any_unbound || !all_have_netdevs || has_ib {
         modules::modprobes_in_flight(root)
     } else {
@@ -576,17 +571,17 @@ fn derive(root: &Root, settings: &Settings, stat: &mut Static, snap: &Snapshot) 
     let mut enabled = BTreeMap::new();
     let mut netns_moved = BTreeMap::new();
     for f in pci.iter().filter(watched) {
-        if f.driver.is_none() || with_netdev.contains(f.addr.as_str()) {
+        if f.driver.is_none() || with_netdev.contains(&f.addr) {
             continue;
         }
         let dir = format!("sys/bus/pci/devices/{}", f.addr);
         if let Some(e) = root.read_attr(format!("{dir}/enable")) {
             if let Ok(n) = e.parse::<u32>() {
-                enabled.insert(f.addr.clone(), n > 0);
+                enabled.insert(f.addr, n > 0);
             }
         }
         if sysfs::netdevs_in_other_namespace(root, &dir) {
-            netns_moved.insert(f.addr.clone(), sysfs::cni_attachment(root, &f.addr));
+            netns_moved.insert(f.addr, sysfs::cni_attachment(root, f.addr));
         }
     }
 

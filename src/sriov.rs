@@ -5,20 +5,20 @@
 
 use serde::Serialize;
 
-use crate::pci::is_pci_addr;
+use crate::pci::PciAddr;
 use crate::root::Root;
 
 /// An SR-IOV capable PF (it has `sriov_numvfs`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pf {
     /// PF address.
-    pub pci: String,
+    pub pci: PciAddr,
     /// `sriov_numvfs`: how many VFs are enabled.
     pub numvfs: u32,
     /// `sriov_drivers_autoprobe`: VFs get bound to a driver as they appear.
     pub autoprobe: bool,
     /// VF addresses from `virtfn0`, `virtfn1`, … in VF order.
-    pub vfs: Vec<String>,
+    pub vfs: Vec<PciAddr>,
 }
 
 /// `vfs` in a PF's report entry.
@@ -33,7 +33,7 @@ pub struct VfCounts {
 }
 
 /// Reads a function's SR-IOV state; `None` unless it is an SR-IOV capable PF.
-pub fn read(root: &Root, addr: &str) -> Option<Pf> {
+pub fn read(root: &Root, addr: PciAddr) -> Option<Pf> {
     let dir = format!("sys/bus/pci/devices/{addr}");
     let numvfs = root
         .read_attr(format!("{dir}/sriov_numvfs"))?
@@ -43,19 +43,18 @@ pub fn read(root: &Root, addr: &str) -> Option<Pf> {
     let autoprobe = root
         .read_attr(format!("{dir}/sriov_drivers_autoprobe"))
         .map_or(true, |v| v != "0");
-    let mut links: Vec<(u32, String)> = root
+    let mut links: Vec<(u32, PciAddr)> = root
         .list(&dir)
         .into_iter()
         .filter_map(|n| {
             let k = n.to_str()?.strip_prefix("virtfn")?.parse::<u32>().ok()?;
             let target = root.resolve_link(format!("{dir}/virtfn{k}"))?;
-            let vf = target.file_name()?.to_str()?.to_ascii_lowercase();
-            is_pci_addr(&vf).then_some((k, vf))
+            Some((k, PciAddr::from_kernel(target.file_name()?.to_str()?)?))
         })
         .collect();
     links.sort();
     Some(Pf {
-        pci: addr.to_string(),
+        pci: addr,
         numvfs,
         autoprobe,
         vfs: links.into_iter().map(|(_, vf)| vf).collect(),
@@ -66,7 +65,7 @@ pub fn read(root: &Root, addr: &str) -> Option<Pf> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vf<'a> {
     /// Address.
-    pub pci: &'a str,
+    pub pci: PciAddr,
     /// Bound driver.
     pub driver: Option<&'a str>,
     /// Bound to a pass-through driver (no netdev expected).
@@ -129,7 +128,7 @@ mod tests {
 
     fn pf(numvfs: u32, autoprobe: bool) -> Pf {
         Pf {
-            pci: "0000:3b:00.0".into(),
+            pci: "0000:3b:00.0".parse().unwrap(),
             numvfs,
             autoprobe,
             vfs: Vec::new(),
@@ -138,7 +137,7 @@ mod tests {
 
     fn vf(pci: &'static str, driver: Option<&'static str>, has_netdev: bool) -> Vf<'static> {
         Vf {
-            pci,
+            pci: pci.parse().unwrap(),
             driver,
             passthrough: driver == Some("vfio-pci"),
             has_netdev,

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::pci::is_pci_addr;
+use crate::pci::PciAddr;
 use crate::root::{escape_name, Root};
 use crate::rtnl::LinkAttrs;
 use crate::udevdb::DbState;
@@ -14,8 +14,8 @@ use crate::udevdb::DbState;
 /// One PCI function (`sys/bus/pci/devices/ADDR`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PciFunction {
-    /// Address, `dddd:bb:dd.f`.
-    pub addr: String,
+    /// Its address.
+    pub addr: PciAddr,
     /// `class` as the kernel prints it (`0x020000`), if readable.
     pub class: Option<String>,
     /// `vendor`, e.g. `0x15b3`.
@@ -54,7 +54,7 @@ pub struct Netdev {
     /// Interface name, escaped when not printable UTF-8.
     pub name: String,
     /// The PCI function it belongs to (nearest PCI ancestor in its path).
-    pub pci: Option<String>,
+    pub pci: Option<PciAddr>,
     /// `ifindex`.
     pub ifindex: Option<u32>,
     /// `address`.
@@ -82,7 +82,7 @@ pub struct IbPort {
     /// Port number.
     pub port: u32,
     /// The PCI function behind the RDMA device.
-    pub pci: Option<String>,
+    pub pci: Option<PciAddr>,
     /// `InfiniBand` or `Ethernet` (RoCE).
     pub link_layer: Option<String>,
 }
@@ -95,47 +95,54 @@ impl IbPort {
 }
 
 /// The nearest PCI function in a device path (`…/0000:00:03.0/virtio2/net/eth0`).
-pub fn nearest_pci(path: &Path) -> Option<String> {
+pub fn nearest_pci(path: &Path) -> Option<PciAddr> {
     path.components()
         .rev()
         .filter_map(|c| c.as_os_str().to_str())
-        .find(|c| is_pci_addr(c))
-        .map(str::to_ascii_lowercase)
+        .find_map(PciAddr::from_kernel)
 }
 
 /// Lists every PCI function, sorted by address.
 pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
     let mut out = Vec::new();
     for name in root.list("sys/bus/pci/devices") {
-        let Some(addr) = name.to_str().filter(|a| is_pci_addr(a)) else {
+        let Some((name, addr)) = name
+            .to_str()
+            .and_then(|n| Some((n, PciAddr::from_kernel(n)?)))
+        else {
             continue;
         };
-        out.push(pci_function(root, addr));
+        out.push(read_function(root, name, addr));
     }
-    out.sort_by(|a, b| a.addr.cmp(&b.addr));
+    out.sort_by_key(|f| f.addr);
     out
 }
 
 /// Reads one PCI function if `sys/bus/pci/devices/ADDR` exists.
-pub fn pci_function_if_present(root: &Root, addr: &str) -> Option<PciFunction> {
-    let present = is_pci_addr(addr)
-        && root
-            .path(Path::new("sys/bus/pci/devices").join(addr))
-            .symlink_metadata()
-            .is_ok();
-    present.then(|| pci_function(root, addr))
+pub fn pci_function_if_present(root: &Root, addr: PciAddr) -> Option<PciFunction> {
+    let name = addr.to_string();
+    let present = root
+        .path(Path::new("sys/bus/pci/devices").join(&name))
+        .symlink_metadata()
+        .is_ok();
+    present.then(|| read_function(root, &name, addr))
 }
 
 /// Reads one PCI function; a function that vanished reads as all-absent.
-pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
-    let dir = PathBuf::from("sys/bus/pci/devices").join(addr);
+pub fn pci_function(root: &Root, addr: PciAddr) -> PciFunction {
+    read_function(root, &addr.to_string(), addr)
+}
+
+/// Reads the function whose directory is `sys/bus/pci/devices/NAME`.
+fn read_function(root: &Root, name: &str, addr: PciAddr) -> PciFunction {
+    let dir = PathBuf::from("sys/bus/pci/devices").join(name);
     let attr = |name: &str| {
         root.read_attr(dir.join(name))
             .filter(|v| !v.is_empty())
             .map(|v| v.to_ascii_lowercase())
     };
     PciFunction {
-        addr: addr.to_ascii_lowercase(),
+        addr,
         class: attr("class"),
         vendor: attr("vendor"),
         device: attr("device"),
@@ -222,7 +229,7 @@ fn read_netdev(
     root: &Root,
     name: String,
     dir: &Path,
-    pci: Option<String>,
+    pci: Option<PciAddr>,
     dumped: Option<&LinkAttrs>,
 ) -> Netdev {
     let num = |attr: &str| {
@@ -276,7 +283,7 @@ pub fn netdevs_in_other_namespace(root: &Root, dir: &str) -> bool {
 /// function's netdev to a pod: it saves each attachment's configuration,
 /// with the VF's `"deviceID"`, under `var/lib/cni/sriov`
 /// (k8snetworkplumbingwg/sriov-cni, `utils.SaveNetConf`).
-pub fn cni_attachment(root: &Root, addr: &str) -> Option<String> {
+pub fn cni_attachment(root: &Root, addr: PciAddr) -> Option<String> {
     const DIR: &str = "var/lib/cni/sriov";
     let needle = format!("\"{addr}\"");
     root.list(DIR).into_iter().find_map(|name| {
@@ -312,7 +319,7 @@ pub fn ib_ports(root: &Root) -> Vec<IbPort> {
             out.push(IbPort {
                 device: dev_name.clone(),
                 port: n,
-                pci: pci.clone(),
+                pci,
                 link_layer: root.read_attr(base.join("ports").join(&port).join("link_layer")),
             });
         }
@@ -342,14 +349,15 @@ mod tests {
             ("sys/devices/virtual/net/lo", None),
         ];
         for (case, (path, want)) in cases.into_iter().enumerate() {
-            assert_eq!(nearest_pci(Path::new(path)).as_deref(), want, "case {case}");
+            let got = nearest_pci(Path::new(path)).map(|a| a.to_string());
+            assert_eq!(got.as_deref(), want, "case {case}");
         }
     }
 
     #[test]
     fn class_codes_are_decoded() {
         let mut f = PciFunction {
-            addr: "0000:4b:00.0".into(),
+            addr: "0000:4b:00.0".parse().unwrap(),
             class: Some("0x020700".into()),
             vendor: None,
             device: None,
@@ -399,7 +407,7 @@ mod tests {
             let n = netdev(&root, &escape_name(name), &none).expect("found");
             assert_eq!(n.name, escape_name(name));
             assert_eq!(n.ifindex, Some(ifindex), "{}", n.name);
-            assert_eq!(n.pci.as_deref(), Some("0000:00:03.0"));
+            assert_eq!(n.pci, "0000:00:03.0".parse().ok());
         }
         assert_eq!(netdev(&root, "eth1", &none), None);
     }
@@ -408,11 +416,16 @@ mod tests {
     fn a_pci_function_is_read_only_while_it_exists() {
         let dir = tree(&[]);
         let root = Root::new(dir.path());
-        let f = pci_function_if_present(&root, "0000:00:03.0").expect("present");
-        assert_eq!(f.addr, "0000:00:03.0");
-        assert_eq!(pci_function_if_present(&root, "0000:00:04.0"), None);
-        assert_eq!(pci_function_if_present(&root, "virtio0"), None);
+        let (a3, a4) = (
+            "0000:00:03.0".parse().unwrap(),
+            "0000:00:04.0".parse().unwrap(),
+        );
+        let class = dir.path().join("sys/devices/pci0000:00/0000:00:03.0/class");
+        std::fs::write(class, "0x020000\n").unwrap();
+        let f = pci_function_if_present(&root, a3).expect("present");
+        assert_eq!((f.addr, f.class.as_deref()), (a3, Some("0x020000")));
+        assert_eq!(pci_function_if_present(&root, a4), None);
         std::fs::remove_file(dir.path().join("sys/bus/pci/devices/0000:00:03.0")).unwrap();
-        assert_eq!(pci_function_if_present(&root, "0000:00:03.0"), None);
+        assert_eq!(pci_function_if_present(&root, a3), None);
     }
 }

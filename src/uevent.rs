@@ -79,8 +79,7 @@ impl Uevent {
         Some(match self.subsystem.as_deref()? {
             // add, remove, move (a rename: DEVPATH is the new name).
             "net" => Change::Netdevs(Some(last.to_string()).filter(|n| !n.is_empty())),
-            "pci" if crate::pci::is_pci_addr(last) => Change::Pci(last.to_ascii_lowercase()),
-            "pci" => Change::Everything,
+            "pci" => crate::pci::PciAddr::from_kernel(last).map_or(Change::Everything, Change::Pci),
             // A driver registered or went away; a module finished loading.
             "module" | "drivers" => Change::Modules,
             "infiniband" | "infiniband_verbs" => Change::IbPorts,
@@ -315,7 +314,7 @@ mod tests {
             ),
             (
                 b"bind@/devices/pci0000:00/0000:00:1c.0/0000:3B:00.1\0SUBSYSTEM=pci\0DRIVER=i40e\0",
-                Some(Change::Pci("0000:3b:00.1".into())),
+                Some(Change::Pci("0000:3b:00.1".parse().unwrap())),
             ),
             (
                 b"add@/devices/pci0000:00/pci_bus/0000:00\0SUBSYSTEM=pci\0",

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::kmsg::KernelLog;
 use crate::modules::ModState;
 use crate::notify::Notifier;
+use crate::pci::PciAddr;
 use crate::readiness::Decisions;
 use crate::report::{Exit, Report, State};
 use crate::root::Root;
@@ -118,7 +119,7 @@ impl Evaluator {
         if log_changed {
             // Only an unbound function's decision reads the kernel log.
             for f in snap.pci.iter().filter(|f| f.driver.is_none()) {
-                dirty.add(&f.addr);
+                dirty.add(f.addr);
             }
         }
         if !snap.udev.running && self.settings.wait_for_udev && !self.warned_udev {
@@ -132,7 +133,7 @@ impl Evaluator {
             .update(snap, self.log.records(), &self.settings, &dirty);
         let ms = self.elapsed().as_millis();
         for (addr, old) in changed {
-            let Some(d) = self.decisions.device(&addr) else {
+            let Some(d) = self.decisions.device(addr) else {
                 log::info!("{addr}: gone ({ms} ms)");
                 continue;
             };
@@ -255,9 +256,9 @@ pub fn decide(look: Look) -> Option<Exit> {
 /// heard (`udev_monitor`): it announces each netdev it finished there, after
 /// writing its entry, and an entry of every other device (a storm of `mem`
 /// or `block` events) would wake netsettle for nothing.
-fn watch_dirs<'a>(
+fn watch_dirs(
     root: &Root,
-    functions: impl Iterator<Item = &'a str>,
+    functions: impl Iterator<Item = PciAddr>,
     udev_monitor: bool,
 ) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = vec!["run/udev".into()];
@@ -280,7 +281,7 @@ fn watch_dirs<'a>(
         }
         // Driver links and `enable` change inside the function's own directory.
         for addr in functions {
-            dirs.push(Path::new("sys/bus/pci/devices").join(addr));
+            dirs.push(Path::new("sys/bus/pci/devices").join(addr.to_string()));
         }
     }
     dirs
@@ -451,7 +452,7 @@ fn change_of(dir: &Path, name: Option<&OsStr>) -> Option<Change> {
         ("run/udev", Some("data")) | ("run", Some("udev")) => Some(Change::Everything),
         ("run/udev" | "run", _) => None,
         ("sys/class/net", n) => Some(Change::Netdevs(n.map(str::to_string))),
-        ("sys/bus/pci/devices", Some(addr)) => Some(Change::Pci(addr.to_ascii_lowercase())),
+        ("sys/bus/pci/devices", Some(addr)) => PciAddr::from_kernel(addr).map(Change::Pci),
         ("sys/class/infiniband", _) => Some(Change::IbPorts),
         ("sys/module", _) => Some(Change::Modules),
         ("dev", Some("kmsg")) => Some(Change::Kmsg),
@@ -459,7 +460,8 @@ fn change_of(dir: &Path, name: Option<&OsStr>) -> Option<Change> {
         // Anything else is the --exit-if-exists directory: checked on every wake.
         (d, _) => d
             .strip_prefix("sys/bus/pci/devices/")
-            .map(|addr| Change::Pci(addr.to_string())),
+            .and_then(PciAddr::from_kernel)
+            .map(Change::Pci),
     }
 }
 
@@ -879,12 +881,12 @@ mod tests {
             (
                 "sys/bus/pci/devices",
                 name("0000:00:03.0"),
-                Some(Change::Pci("0000:00:03.0".into())),
+                Some(Change::Pci("0000:00:03.0".parse().unwrap())),
             ),
             (
                 "sys/bus/pci/devices/0000:00:04.0",
                 name("driver"),
-                Some(Change::Pci("0000:00:04.0".into())),
+                Some(Change::Pci("0000:00:04.0".parse().unwrap())),
             ),
             (
                 "sys/class/infiniband",

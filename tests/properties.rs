@@ -144,9 +144,10 @@ proptest! {
         let long = format!("{domain:04x}:{bus:02x}:{dev:02x}.{func:x}");
         let input = if upper { long.to_ascii_uppercase() } else { long.clone() };
         let addr: PciAddr = input.parse().unwrap();
-        prop_assert_eq!(addr.as_str(), long.as_str());
-        prop_assert_eq!(addr.to_string().parse::<PciAddr>().unwrap(), addr.clone());
-        prop_assert!(is_pci_addr(addr.as_str()));
+        prop_assert_eq!(addr.to_string(), long.clone());
+        prop_assert_eq!(addr.to_string().parse::<PciAddr>().unwrap(), addr);
+        prop_assert!(is_pci_addr(&addr.to_string()));
+        prop_assert_eq!(addr.function() as u32, func);
         if domain == 0 {
             let short = format!("{bus:02x}:{dev:02x}.{func:x}");
             prop_assert_eq!(short.parse::<PciAddr>().unwrap(), addr);
@@ -191,7 +192,7 @@ proptest! {
             prop_assert!(rec.level <= 7);
             if let Some(f) = probe_failure(&rec) {
                 prop_assert!((1..=4095).contains(&f.errno));
-                prop_assert!(kmsg::names_device(&rec, &f.pci));
+                prop_assert!(kmsg::names_device(&rec, &f.pci.to_string()));
             }
         }
     }
@@ -237,7 +238,7 @@ proptest! {
             format!("4,1,1,-;{driver}: probe of {pci} failed with error -{errno}")
         };
         let f = probe_failure(&parse_record(text.as_bytes()).unwrap()).unwrap();
-        prop_assert_eq!((f.pci.as_str(), f.driver.as_str(), f.errno), (pci.as_str(), driver.as_str(), errno));
+        prop_assert_eq!((f.pci.to_string(), f.driver.as_str(), f.errno), (pci.clone(), driver.as_str(), errno));
     }
 
     #[test]
@@ -472,7 +473,7 @@ proptest! {
     #[test]
     fn sysfs_values_never_panic(text in any::<String>()) {
         let f = PciFunction {
-            addr: text.clone(),
+            addr: "0000:04:00.0".parse().unwrap(),
             class: Some(text.clone()),
             vendor: None,
             device: None,
@@ -489,7 +490,7 @@ proptest! {
     fn class_codes_decide_network_and_infiniband(code in 0u32..=0xff_ffff, prefix in any::<bool>()) {
         let class = if prefix { format!("0x{code:06x}") } else { format!("{code:06x}") };
         let f = PciFunction {
-            addr: "0000:04:00.0".into(),
+            addr: "0000:04:00.0".parse().unwrap(),
             class: Some(class),
             vendor: None,
             device: None,

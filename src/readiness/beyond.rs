@@ -4,12 +4,13 @@
 //! RDMAPorts=`, `VFs=`, `Link=`, `ExpectFrom=`); the per-device fields are
 //! always reported.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Settings;
 use crate::link;
 use crate::modules::{fnmatch, normalize};
 use crate::netconf::Want;
+use crate::pci::PciAddr;
 use crate::rdma::{self, Port};
 use crate::report::{DeviceReport, ExpectationReport, Report, State};
 use crate::snapshot::Snapshot;
@@ -30,14 +31,9 @@ fn entry(kind: &'static str, value: String, why: Option<String>) -> ExpectationR
 /// VF counts and verdicts of every SR-IOV capable PF.
 fn vf_verdicts<'a>(
     snap: &'a Snapshot,
-    pci_of: &HashMap<&str, &'a PciFunction>,
+    pci_of: &HashMap<PciAddr, &'a PciFunction>,
 ) -> Vec<(&'a Pf, (sriov::VfCounts, Option<String>))> {
-    let mut netdev_of: HashMap<&str, usize> = HashMap::new();
-    for n in &snap.netdevs {
-        if let Some(p) = n.pci.as_deref() {
-            *netdev_of.entry(p).or_default() += 1;
-        }
-    }
+    let with_netdev: HashSet<PciAddr> = snap.netdevs.iter().filter_map(|n| n.pci).collect();
     snap.extras
         .pfs
         .iter()
@@ -46,12 +42,12 @@ fn vf_verdicts<'a>(
                 .vfs
                 .iter()
                 .map(|a| {
-                    let driver = pci_of.get(a.as_str()).and_then(|f| f.driver.as_deref());
+                    let driver = pci_of.get(a).and_then(|f| f.driver.as_deref());
                     Vf {
-                        pci: a,
+                        pci: *a,
                         driver,
                         passthrough: driver.is_some_and(crate::drivers::is_passthrough),
-                        has_netdev: netdev_of.contains_key(a.as_str()),
+                        has_netdev: with_netdev.contains(a),
                     }
                 })
                 .collect();
@@ -72,12 +68,11 @@ fn asked<'d>(
     if facts.links.is_empty() && !w.rdma_ports && !w.vfs {
         return Vec::new();
     }
-    let pci_of: HashMap<&str, &PciFunction> =
-        snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
+    let pci_of: HashMap<PciAddr, &PciFunction> = snap.pci.iter().map(|f| (f.addr, f)).collect();
     // A function on the ignore list, by address or by its driver, is not
     // waited for here either.
-    let ignored_pci = |a: &str| {
-        settings.ignore.pci.iter().any(|p| p.as_str() == a)
+    let ignored_pci = |a: &PciAddr| {
+        settings.ignore.pci.contains(a)
             || pci_of
                 .get(a)
                 .and_then(|f| f.driver.as_deref())
@@ -97,7 +92,7 @@ fn asked<'d>(
         let ports: Vec<&Port> = facts
             .rdma
             .iter()
-            .filter(|p| !p.pci.as_deref().is_some_and(ignored_pci))
+            .filter(|p| !p.pci.as_ref().is_some_and(ignored_pci))
             .collect();
         for p in &ports {
             let why = rdma::not_active(p).map(|r| format!("{}: {r}", p.device));
@@ -124,7 +119,7 @@ fn asked<'d>(
             .into_iter()
             .filter(|(pf, _)| enabled(pf))
         {
-            out.push(entry("vfs", pf.pci.clone(), why));
+            out.push(entry("vfs", pf.pci.to_string(), why));
         }
     }
     out
@@ -143,15 +138,14 @@ pub(super) fn asked_met<'d>(
 /// Fills the per-device fields, appends the asked-for expectations and
 /// annotates derived ones; the report is not ready while one is unmet.
 pub(super) fn apply(report: &mut Report, snap: &Snapshot, settings: &Settings) {
-    let pci_of: HashMap<&str, &PciFunction> =
-        snap.pci.iter().map(|f| (f.addr.as_str(), f)).collect();
+    let pci_of: HashMap<PciAddr, &PciFunction> = snap.pci.iter().map(|f| (f.addr, f)).collect();
     let verdicts = vf_verdicts(snap, &pci_of);
     for d in &mut report.devices {
         d.rdma_ports = snap
             .extras
             .rdma
             .iter()
-            .filter(|p| p.pci.as_deref() == Some(d.pci.as_str()))
+            .filter(|p| p.pci == Some(d.pci))
             .cloned()
             .collect();
         d.vfs = verdicts
@@ -174,11 +168,11 @@ fn annotate_derived(report: &mut Report, snap: &Snapshot, settings: &Settings) {
     }
     // PCI network functions still without any netdev could yet bring the
     // missing interface; when there are none, nothing on the bus owns it.
-    let waiting: Vec<&str> = report
+    let waiting: Vec<String> = report
         .devices
         .iter()
         .filter(|d| d.netdevs.is_empty() && !d.state.is_settled())
-        .map(|d| d.pci.as_str())
+        .map(|d| d.pci.to_string())
         .collect();
     for e in report
         .expectations
@@ -248,7 +242,7 @@ mod tests {
         Port {
             device: dev.into(),
             port: 1,
-            pci: pci.map(str::to_string),
+            pci: pci.map(|a| a.parse().unwrap()),
             state: Some(state.into()),
             phys_state: Some("LinkUp".into()),
             link_layer: Some("InfiniBand".into()),
@@ -280,7 +274,7 @@ mod tests {
             port("rxe0", None, "ACTIVE"),
         ]);
         s.pci.push(PciFunction {
-            addr: "0000:05:00.0".into(),
+            addr: "0000:05:00.0".parse().unwrap(),
             class: Some("0x020000".into()),
             vendor: Some("0x15b3".into()),
             device: Some("0x1003".into()),

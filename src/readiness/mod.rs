@@ -9,6 +9,7 @@ use crate::config::{IpoibMode, Settings};
 use crate::drivers;
 use crate::kmsg::{self, ProbeFailure, Record};
 use crate::modules::{fnmatch, normalize, ModState};
+use crate::pci::PciAddr;
 use crate::report::{
     DeviceReport, Exit, ExpectationReport, InterfaceReport, Problem, Report, State, UdevReport,
 };
@@ -56,7 +57,7 @@ fn driver_ignored(settings: &Settings, driver: &str) -> bool {
 /// Where in the log each PCI address's latest probe failure is: one pass
 /// over the log, instead of one per unbound device (1,024 unbound functions
 /// x 7,000 records took 2 s per evaluation).
-fn latest_failures(log: &[Record]) -> HashMap<String, usize> {
+fn latest_failures(log: &[Record]) -> HashMap<PciAddr, usize> {
     let mut latest = HashMap::new();
     for (i, r) in log.iter().enumerate() {
         if let Some(f) = kmsg::probe_failure(r) {
@@ -70,16 +71,17 @@ fn latest_failures(log: &[Record]) -> HashMap<String, usize> {
 /// for that address just before it.
 fn probe_failure<'a>(
     log: &'a [Record],
-    latest: &HashMap<String, usize>,
-    addr: &str,
+    latest: &HashMap<PciAddr, usize>,
+    addr: PciAddr,
 ) -> Option<(ProbeFailure, Vec<&'a str>)> {
-    let idx = *latest.get(addr)?;
+    let idx = *latest.get(&addr)?;
     let failure = kmsg::probe_failure(&log[idx])?;
+    let addr = addr.to_string();
     let context = log[..idx]
         .iter()
         .rev()
         .take(8)
-        .take_while(|r| kmsg::names_device(r, addr) && kmsg::probe_failure(r).is_none())
+        .take_while(|r| kmsg::names_device(r, &addr) && kmsg::probe_failure(r).is_none())
         .filter(|r| r.level <= 3 || looks_like_error(&r.text))
         .map(|r| r.text.as_str())
         // The lines right before the failure name its cause; earlier ones
@@ -158,55 +160,49 @@ struct Ctx<'a> {
     /// Netdevs by PCI address, in `snap.netdevs` order: built in one pass, so
     /// finding a device's netdevs is not a scan of every netdev per device
     /// (1,024 functions x 4,096 netdevs was 4 M string compares).
-    by_pci: std::cell::OnceCell<HashMap<&'a str, Vec<&'a Netdev>>>,
+    by_pci: std::cell::OnceCell<HashMap<PciAddr, Vec<&'a Netdev>>>,
     /// Few devices to decide: find each one's netdevs by a scan instead of
     /// indexing them all (an event names one device; 4,096 netdevs).
     scan: bool,
     /// Functions owning an interface the user named (by name or MAC).
-    owners: BTreeSet<&'a str>,
+    owners: BTreeSet<PciAddr>,
     /// [`latest_failures`], computed when the first unbound device asks.
-    failures: std::cell::OnceCell<HashMap<String, usize>>,
+    failures: std::cell::OnceCell<HashMap<PciAddr, usize>>,
     /// Records by the PCI address in their `DRIVER ADDR:` prefix, built when
     /// the first unbound device asks.
-    by_device: std::cell::OnceCell<HashMap<String, Vec<usize>>>,
+    by_device: std::cell::OnceCell<HashMap<PciAddr, Vec<usize>>>,
 }
 
 impl Ctx<'_> {
     /// Whether the user named this function, by address or by one of its interfaces.
     fn explicit(&self, f: &PciFunction) -> bool {
-        self.owners.contains(f.addr.as_str())
-            || self
-                .settings
-                .expect
-                .pci
-                .iter()
-                .any(|p| p.as_str() == f.addr)
+        self.owners.contains(&f.addr) || self.settings.expect.pci.contains(&f.addr)
     }
 
     /// The netdevs of a function, in `snap.netdevs` order.
-    fn netdevs_of(&self, addr: &str) -> Vec<&Netdev> {
+    fn netdevs_of(&self, addr: PciAddr) -> Vec<&Netdev> {
         if self.scan {
             return self
                 .snap
                 .netdevs
                 .iter()
-                .filter(|n| n.pci.as_deref() == Some(addr))
+                .filter(|n| n.pci == Some(addr))
                 .collect();
         }
         let map = self.by_pci.get_or_init(|| {
-            let mut by_pci: HashMap<&str, Vec<&Netdev>> = HashMap::new();
+            let mut by_pci: HashMap<PciAddr, Vec<&Netdev>> = HashMap::new();
             for n in &self.snap.netdevs {
-                if let Some(pci) = n.pci.as_deref() {
+                if let Some(pci) = n.pci {
                     by_pci.entry(pci).or_default().push(n);
                 }
             }
             by_pci
         });
-        map.get(addr).cloned().unwrap_or_default()
+        map.get(&addr).cloned().unwrap_or_default()
     }
 
     fn device(&self, f: &PciFunction) -> DeviceReport {
-        let all: Vec<&Netdev> = self.netdevs_of(&f.addr);
+        let all: Vec<&Netdev> = self.netdevs_of(f.addr);
         let netdevs: Vec<&Netdev> = all
             .iter()
             .copied()
@@ -222,7 +218,7 @@ impl Ctx<'_> {
             self.decide(f, &netdevs)
         };
         DeviceReport {
-            pci: f.addr.clone(),
+            pci: f.addr,
             class: f.class.clone(),
             vendor: f.vendor.clone(),
             device: f.device.clone(),
@@ -239,13 +235,7 @@ impl Ctx<'_> {
 
     fn decide(&self, f: &PciFunction, netdevs: &[&Netdev]) -> Verdict {
         let explicit = self.explicit(f);
-        if self
-            .settings
-            .ignore
-            .pci
-            .iter()
-            .any(|p| p.as_str() == f.addr)
-        {
+        if self.settings.ignore.pci.contains(&f.addr) {
             return Verdict::because(State::Ignored, format!("{} is on the ignore list", f.addr));
         }
         if let Some(d) = f.driver.as_deref() {
@@ -270,7 +260,7 @@ impl Ctx<'_> {
         // in the log with no driver bound now is the current state, unless
         // the driver has been at it again since.
         let latest = self.failures.get_or_init(|| latest_failures(self.log));
-        if let Some((failure, context)) = probe_failure(self.log, latest, &f.addr) {
+        if let Some((failure, context)) = probe_failure(self.log, latest, f.addr) {
             if !self.loading_again(f, &failure.driver) && !self.probed_since(&failure) {
                 return Verdict::certain(State::ProbeFailed, probe_reason(&failure, &context));
             }
@@ -299,7 +289,7 @@ impl Ctx<'_> {
     /// they may belong to the failed probe's own teardown.
     fn probed_since(&self, failure: &ProbeFailure) -> bool {
         let driver = normalize(&failure.driver);
-        self.device_records(&failure.pci).iter().any(|&i| {
+        self.device_records(failure.pci).iter().any(|&i| {
             let r = &self.log[i];
             r.seq > failure.seq
                 && r.level >= 5
@@ -308,18 +298,18 @@ impl Ctx<'_> {
     }
 
     /// Indexes of the records a device printed (`DRIVER ADDR: …`), in order.
-    fn device_records(&self, addr: &str) -> &[usize] {
+    fn device_records(&self, addr: PciAddr) -> &[usize] {
         self.by_device
             .get_or_init(|| {
-                let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+                let mut map: HashMap<PciAddr, Vec<usize>> = HashMap::new();
                 for (i, r) in self.log.iter().enumerate() {
                     if let Some((_, a)) = kmsg::dev_prefix(r) {
-                        map.entry(a.to_ascii_lowercase()).or_default().push(i);
+                        map.entry(a).or_default().push(i);
                     }
                 }
                 map
             })
-            .get(addr)
+            .get(&addr)
             .map_or(&[], Vec::as_slice)
     }
 
@@ -340,7 +330,7 @@ impl Ctx<'_> {
         if matches.iter().any(|m| loading(self.snap, &m.module)) {
             return None;
         }
-        let records = self.device_records(&f.addr);
+        let records = self.device_records(f.addr);
         let (last, driver) = records.iter().rev().find_map(|&i| {
             let (d, _) = kmsg::dev_prefix(&self.log[i])?;
             loaded_driver(d).then_some((i, d))
@@ -497,7 +487,7 @@ impl Ctx<'_> {
             .snap
             .ib_ports
             .iter()
-            .filter(|p| p.pci.as_deref() == Some(&f.addr))
+            .filter(|p| p.pci == Some(f.addr))
             .collect();
         let ib_ports = ports.iter().filter(|p| p.is_infiniband()).count();
         let ipoib_netdevs = netdevs
@@ -713,7 +703,7 @@ impl<'a> Ctx<'a> {
                                 .any(|x| x.as_str().eq_ignore_ascii_case(m))
                         })
                 })
-                .filter_map(|n| n.pci.as_deref())
+                .filter_map(|n| n.pci)
                 .collect(),
             failures: std::cell::OnceCell::new(),
             by_device: std::cell::OnceCell::new(),
@@ -731,7 +721,7 @@ impl<'a> Ctx<'a> {
 /// [`Decisions::report`] equals [`evaluate`] of the same snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decisions {
-    devices: BTreeMap<String, DeviceReport>,
+    devices: BTreeMap<PciAddr, DeviceReport>,
 }
 
 impl Decisions {
@@ -744,54 +734,50 @@ impl Decisions {
         log: &[Record],
         settings: &Settings,
         dirty: &Dirty,
-    ) -> Vec<(String, Option<State>)> {
+    ) -> Vec<(PciAddr, Option<State>)> {
         let mut changed = Vec::new();
         if *dirty == Dirty::Nothing {
             return changed;
         }
         let mut ctx = Ctx::new(snap, log, settings);
         ctx.scan = matches!(dirty, Dirty::Devices(set) if set.len() <= 4);
-        let gone: Vec<String> = match dirty {
+        let gone: Vec<PciAddr> = match dirty {
             Dirty::All => self
                 .devices
                 .keys()
-                .filter(|a| {
-                    snap.pci
-                        .binary_search_by(|f| f.addr.as_str().cmp(a.as_str()))
-                        .is_err()
-                })
-                .cloned()
+                .filter(|a| snap.pci.binary_search_by_key(*a, |f| f.addr).is_err())
+                .copied()
                 .collect(),
             _ => Vec::new(),
         };
-        let mut decide = |addr: &str, f: Option<&PciFunction>| {
+        let mut decide = |addr: PciAddr, f: Option<&PciFunction>| {
             let new = f.filter(|f| ctx.watched(f)).map(|f| ctx.device(f));
             let old = match &new {
-                Some(d) => self.devices.insert(addr.to_string(), d.clone()),
-                None => self.devices.remove(addr),
+                Some(d) => self.devices.insert(addr, d.clone()),
+                None => self.devices.remove(&addr),
             };
             if old != new {
-                changed.push((addr.to_string(), old.map(|d| d.state)));
+                changed.push((addr, old.map(|d| d.state)));
             }
         };
         match dirty {
             Dirty::Nothing => {}
             Dirty::All => {
                 for a in gone {
-                    decide(&a, None);
+                    decide(a, None);
                 }
                 for f in &snap.pci {
-                    decide(&f.addr, Some(f));
+                    decide(f.addr, Some(f));
                 }
             }
             Dirty::Devices(addrs) => {
                 for a in addrs {
                     let f = snap
                         .pci
-                        .binary_search_by(|f| f.addr.as_str().cmp(a))
+                        .binary_search_by_key(a, |f| f.addr)
                         .ok()
                         .map(|i| &snap.pci[i]);
-                    decide(a, f);
+                    decide(*a, f);
                 }
             }
         }
@@ -799,8 +785,8 @@ impl Decisions {
     }
 
     /// The decision of one device, if it is watched.
-    pub fn device(&self, addr: &str) -> Option<&DeviceReport> {
-        self.devices.get(addr)
+    pub fn device(&self, addr: PciAddr) -> Option<&DeviceReport> {
+        self.devices.get(&addr)
     }
 
     /// Whether everything is ready: udev's queue, every device and every
@@ -823,8 +809,8 @@ impl Decisions {
     }
 
     /// Addresses of every watched device.
-    pub fn watched(&self) -> impl Iterator<Item = &str> {
-        self.devices.keys().map(String::as_str)
+    pub fn watched(&self) -> impl Iterator<Item = PciAddr> + '_ {
+        self.devices.keys().copied()
     }
 
     /// The first device still waited for.
@@ -863,7 +849,7 @@ fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
         .map(|n| InterfaceReport {
             name: n.name.clone(),
             ifindex: n.ifindex,
-            pci: n.pci.clone(),
+            pci: n.pci,
             mac: n.mac.clone(),
             udev_processed: n.udev == DbState::Done || ctx.leftover(n),
             name_assign_type: n.name_assign_type,
@@ -873,13 +859,13 @@ fn assemble(ctx: &Ctx, devices: Vec<DeviceReport>) -> Report {
     let expectations = expectations(ctx, devices.iter());
 
     // The first function of each address, as a linear `find` would pick.
-    let mut pci_by_addr: HashMap<&str, &PciFunction> = HashMap::new();
+    let mut pci_by_addr: HashMap<PciAddr, &PciFunction> = HashMap::new();
     for f in &snap.pci {
-        pci_by_addr.entry(f.addr.as_str()).or_insert(f);
+        pci_by_addr.entry(f.addr).or_insert(f);
     }
     let mut pending: BTreeSet<String> = BTreeSet::new();
     for d in &devices {
-        let Some(f) = pci_by_addr.get(d.pci.as_str()).copied() else {
+        let Some(f) = pci_by_addr.get(&d.pci).copied() else {
             continue;
         };
         let mut names: Vec<String> = match &f.driver {
@@ -974,7 +960,7 @@ fn expectations<'d>(
     for pci in &s.expect.pci {
         let met = devices
             .clone()
-            .any(|d| d.pci == pci.as_str() && matches!(d.state, State::Ready | State::Passthrough));
+            .any(|d| d.pci == *pci && matches!(d.state, State::Ready | State::Passthrough));
         out.push(ExpectationReport {
             kind: "pci",
             value: pci.to_string(),
@@ -1028,7 +1014,8 @@ fn expectations<'d>(
 }
 
 fn problems(log: &[Record], devices: &[DeviceReport]) -> Vec<Problem> {
-    let pcis: Vec<&str> = devices.iter().map(|d| d.pci.as_str()).collect();
+    let pcis: Vec<String> = devices.iter().map(|d| d.pci.to_string()).collect();
+    let pcis: Vec<&str> = pcis.iter().map(String::as_str).collect();
     let drivers: Vec<&str> = devices.iter().filter_map(|d| d.driver.as_deref()).collect();
     let mut out: Vec<Problem> = log
         .iter()
@@ -1053,7 +1040,7 @@ mod tests {
 
     fn function(addr: &str, class: &str, driver: Option<&str>) -> PciFunction {
         PciFunction {
-            addr: addr.into(),
+            addr: addr.parse().unwrap(),
             class: Some(class.into()),
             vendor: Some("0x8086".into()),
             device: Some("0x100e".into()),
@@ -1066,7 +1053,7 @@ mod tests {
     fn netdev(name: &str, pci: &str, ifindex: u32, udev: DbState) -> Netdev {
         Netdev {
             name: name.into(),
-            pci: Some(pci.into()),
+            pci: Some(pci.parse().unwrap()),
             ifindex: Some(ifindex),
             mac: Some("52:54:00:00:00:01".into()),
             kind: Some(1),
@@ -1251,7 +1238,7 @@ mod tests {
             )],
         };
         s.matches.insert(
-            "0000:3b:00.0".into(),
+            "0000:3b:00.0".parse().unwrap(),
             vec![AliasMatch {
                 module: "i40e".into(),
                 builtin: false,
@@ -1260,10 +1247,13 @@ mod tests {
         let r = evaluate(&s, &[], &Settings::default());
         assert_eq!(*only(&r).0, State::Ignored);
         assert!(r.ready);
-        s.matches.get_mut("0000:3b:00.0").unwrap().push(AliasMatch {
-            module: "iavf".into(),
-            builtin: false,
-        });
+        s.matches
+            .get_mut(&"0000:3b:00.0".parse().unwrap())
+            .unwrap()
+            .push(AliasMatch {
+                module: "iavf".into(),
+                builtin: false,
+            });
         assert_eq!(
             *only(&evaluate(&s, &[], &Settings::default())).0,
             State::NoDriver
