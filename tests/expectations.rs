@@ -151,6 +151,14 @@ fn bad_link_names_are_usage_errors() {
         err.contains("netsettle.conf:2: Link: invalid interface name \"x/y\""),
         "{err}"
     );
+    // An alias label is no netdev: the kernel's dev_valid_name() refuses ':'.
+    let out = root.run(&["status", "--expect-link", "eth0:1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--expect-link: invalid interface name \"eth0:1\""),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
