@@ -152,6 +152,7 @@ fn bad_link_names_are_usage_errors() {
         "{err}"
     );
     // An alias label is no netdev: the kernel's dev_valid_name() refuses ':'.
+    root.file("etc/netsettle.conf", "");
     let out = root.run(&["status", "--expect-link", "eth0:1"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
