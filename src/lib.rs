@@ -5,6 +5,19 @@
 //! The binary is a thin shell over [`run`]; everything that reads the system
 //! goes through one [`root::Root`], and [`readiness::evaluate`] decides from a
 //! [`snapshot::Snapshot`] without any I/O.
+//!
+//! The modules are layers, each using only those above it in this list
+//! (`tests/layers.rs` keeps it so):
+//! - values as users and the kernel write them: [`value`], [`pci`],
+//!   [`cmdline`] (the kernel command line in words), [`cli`];
+//! - reading the system: [`root`] (with [`rtnl`]), then [`udevdb`],
+//!   [`sysfs`], [`modules`], [`kmsg`], [`rdma`], [`sriov`], [`link`],
+//!   [`netconf`];
+//! - what is known of drivers: [`drivers`];
+//! - the settings from every source: [`config`];
+//! - the facts, read whole or by what changed: [`snapshot`];
+//! - the decision and its report: [`report`], [`readiness`], [`metrics`];
+//! - the wait: [`uevent`], [`watch`], [`notify`], [`logging`].
 
 pub mod cli;
 pub mod cmdline;
