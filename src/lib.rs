@@ -17,7 +17,7 @@
 //! - the settings from every source: [`config`];
 //! - the facts, read whole or by what changed: [`snapshot`];
 //! - the decision and its report: [`report`], [`readiness`], [`metrics`];
-//! - the wait: [`uevent`], [`watch`], [`notify`], [`logging`].
+//! - the wait and its outputs: [`notify`], [`logging`], [`uevent`], [`watch`].
 
 pub mod cli;
 pub mod cmdline;

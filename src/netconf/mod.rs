@@ -4,7 +4,7 @@
 //! appeared is reported against the configuration that needs it.
 //!
 //! Each source is read by one pure parser (text in, [`Derived`] out); only
-//! [`derive`] touches the root.
+//! [`derive()`] touches the root.
 
 pub mod cmdline;
 pub mod ifupdown;
