@@ -114,6 +114,7 @@ impl fmt::Display for Mac {
 /// `dev_valid_name()` (net/core/dev.c) accepts, at most `IFNAMSIZ - 1` bytes
 /// and no `/`, `:` or whitespace (an `eth0:1` alias label is no netdev).
 pub fn parse_iface(v: &str) -> Result<String, String> {
+    // The kernel's isspace() also counts the vertical tab, which Rust's does not.
     let bad_byte = |b: u8| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0x0b;
     if v.is_empty() || v == "." || v == ".." || v.len() > 15 || v.bytes().any(bad_byte) {
         return Err(format!("invalid interface name {}", quoted(v)));
@@ -187,6 +188,7 @@ mod tests {
             "eth0:1",
             "a b",
             "a\tb",
+            "a\x0bb",
             "averyveryverylong",
         ] {
             assert!(parse_iface(bad).is_err(), "case {bad:?}");
