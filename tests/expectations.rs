@@ -401,6 +401,25 @@ fn vfs_not_yet_created_and_vfs_without_autoprobe() {
     assert_eq!(code, 0, "autoprobe 0 binds nothing by itself: {r:#}");
 }
 
+#[test]
+fn sr_iov_pfs_that_are_not_network_functions_are_not_waited_for() {
+    // A Samsung PM1733 NVMe drive (144d:a824, class 0x010802) with two VFs
+    // enabled and none created yet: storage, not a NIC.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    let nvme = "0000:c1:00.0";
+    root.pci(nvme, "0x010802", "0x144d", "0xa824")
+        .bind(nvme, "nvme")
+        .module("nvme", "live");
+    let dir = format!("sys/devices/pci0000:00/{nvme}");
+    root.file(&format!("{dir}/sriov_totalvfs"), "32\n")
+        .file(&format!("{dir}/sriov_numvfs"), "2\n")
+        .file(&format!("{dir}/sriov_drivers_autoprobe"), "1\n");
+    let (code, r) = root.status_with(&["--expect-vfs"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(expectations(&r, "vfs").is_empty(), "{r:#}");
+}
+
 // ---------------------------------------------------------------------------
 // expectations from the kernel command line (dracut)
 
@@ -472,6 +491,28 @@ fn boot_nic_whose_card_has_no_netdev_yet_is_waited_for() {
             "no such interface yet; 1 PCI network function(s) still have no netdev (0000:5e:00.0)"
         ),
         "{why}"
+    );
+}
+
+#[test]
+fn a_missing_boot_nic_is_not_blamed_on_cards_that_are_settled_or_have_netdevs() {
+    // A NIC passed through to a guest (settled, no netdev) and one whose
+    // netdev udev has not finished (not settled, has a netdev) cannot bring
+    // the missing interface: only functions still without a netdev can.
+    let root = FakeRoot::new();
+    virtio_nic(&root);
+    root.pci("0000:5e:00.0", "0x020000", "0x8086", "0x1593")
+        .bind("0000:5e:00.0", "vfio-pci");
+    root.pci("0000:5f:00.0", "0x020000", "0x8086", "0x1593")
+        .bind("0000:5f:00.0", "ice")
+        .module("ice", "live")
+        .netdev("0000:5f:00.0", None, "eth1", 7, "b4:96:91:00:00:07");
+    root.cmdline("ro ip=enp9s0:dhcp");
+    let (code, r) = root.status();
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(
+        reason(expectations(&r, "interface")[0]),
+        "the kernel command line expects enp9s0 (proc/cmdline): no such interface and no PCI function owns it"
     );
 }
 
