@@ -3,6 +3,7 @@
 //! sd-device/device-private.c` writes it; `udevadm settle` reads the queue
 //! marker the same way).
 
+use std::fmt::Write;
 use std::os::unix::fs::FileTypeExt;
 
 use crate::root::Root;
@@ -88,10 +89,13 @@ pub fn listening(table: &str, path: &str) -> bool {
 
 /// The database state and `ID_NET_DRIVER` of the netdev with this ifindex.
 pub fn netdev_entry(root: &Root, ifindex: u32) -> (DbState, Option<String>) {
-    match root.read_bytes(format!("run/udev/data/n{ifindex}")) {
-        None => (DbState::Missing, None),
-        Some(bytes) => parse_entry(&String::from_utf8_lossy(&bytes)),
-    }
+    let mut path = String::with_capacity(32);
+    let _ = write!(path, "run/udev/data/n{ifindex}");
+    root.read_bytes_with(&path, |bytes| match std::str::from_utf8(bytes) {
+        Ok(text) => parse_entry(text),
+        Err(_) => parse_entry(&String::from_utf8_lossy(bytes)),
+    })
+    .unwrap_or((DbState::Missing, None))
 }
 
 /// Parses a database entry (`I:`, `E:KEY=VALUE`, `G:` … lines).
