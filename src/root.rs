@@ -9,8 +9,12 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
+use nix::sys::stat::{fstatat, Mode};
 
 use crate::rtnl::LinkAttrs;
 
@@ -103,52 +107,33 @@ impl Root {
     /// Three syscalls per attribute: open, one read, close. No fstat: opened
     /// with O_NONBLOCK, a FIFO in place of a file reads as empty at once, a
     /// directory fails with EISDIR, and any other file is bounded by
-    /// `limit`. A read shorter than the page asked for is the end of a
-    /// sysfs or procfs attribute (they are produced whole by one `show()`)
-    /// and of a regular file, so no second read looks for EOF.
-    ///
-    /// The first page goes into a per-thread buffer: a scan reads some
-    /// 25,000 attributes, and a fresh zeroed page for each was an
-    /// allocation, a memset and a free apiece.
+    /// `limit`; [`read_open`] reads it.
     fn read_with<T>(&self, rel: &Path, limit: u64, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
-        thread_local! {
-            static PAGE: std::cell::RefCell<[u8; 4096]> = const {
-                std::cell::RefCell::new([0; 4096])
-            };
-        }
         let path = self.path(rel);
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&path)
             .map_err(|e| unreadable(&path, &e))
-            .ok()?
-            .take(limit);
-        let first = limit.min(4096) as usize;
-        PAGE.with_borrow_mut(|page| {
-            let result = loop {
-                match file.read(&mut page[..first]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
-            let n = match result {
-                Ok(n) => n,
-                Err(e) => {
-                    unreadable(&path, &e);
-                    return None;
-                }
-            };
-            if n < first || n as u64 >= limit {
-                return Some(f(&page[..n]));
-            }
-            let mut buf = page[..n].to_vec();
-            if let Err(e) = file.read_to_end(&mut buf) {
-                unreadable(&path, &e);
-                return None;
-            }
-            Some(f(&buf))
-        })
+            .ok()?;
+        read_open(file, limit, f).map_err(|e| unreadable(&path, &e)).ok()
+    }
+
+    /// Opens a directory to read several entries of it through [`Dir`]:
+    /// each entry then costs a lookup of one name, not of the whole path
+    /// again (a netdev's attributes sit eleven components deep, a PCI
+    /// function's behind a symlink). `None` when it is missing or not a
+    /// directory, as [`Path::is_dir`] would say.
+    pub fn open_dir(&self, rel: impl AsRef<Path>) -> Option<Dir> {
+        let path = self.path(rel);
+        // O_PATH: only a handle for the *at() calls, no read permission needed.
+        let fd = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(&path)
+            .map_err(|e| unreadable(&path, &e))
+            .ok()?;
+        Some(Dir { fd, path })
     }
 
     /// Reads a whole text file with a larger bound (module lists, configs).
@@ -219,6 +204,82 @@ impl Root {
         names.sort();
         names
     }
+}
+
+/// A directory held open by [`Root::open_dir`]; its entries are named
+/// relative to it.
+#[derive(Debug)]
+pub struct Dir {
+    fd: File,
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Like [`Root::read_attr`], for an entry of this directory.
+    pub fn read_attr(&self, name: &str) -> Option<String> {
+        self.read_with(name, attr_text)
+    }
+
+    /// Like [`Root::read_bytes_with`], for an entry of this directory.
+    pub fn read_bytes_with<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        self.read_with(name, f)
+    }
+
+    fn read_with<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let file = openat(Some(self.fd.as_raw_fd()), name, flags, Mode::empty())
+            // SAFETY: openat returned a new descriptor that nothing else owns.
+            .map(|fd| unsafe { File::from_raw_fd(fd) })
+            .map_err(io::Error::from);
+        file.and_then(|file| read_open(file, ATTR_LIMIT, f))
+            .map_err(|e| unreadable(&self.path.join(name), &e))
+            .ok()
+    }
+
+    /// Like [`Root::link_name`], for an entry of this directory.
+    pub fn link_name(&self, name: &str) -> Option<String> {
+        let target = readlinkat(Some(self.fd.as_raw_fd()), name).ok()?;
+        // A dangling link means the driver went away (probe failed, unbind).
+        fstatat(Some(self.fd.as_raw_fd()), name, AtFlags::empty()).ok()?;
+        let name = Path::new(&target).file_name()?;
+        Some(String::from_utf8_lossy(name.as_bytes()).into_owned())
+    }
+
+    /// Whether the entry exists, itself (a dangling link counts).
+    pub fn has(&self, name: &str) -> bool {
+        fstatat(Some(self.fd.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+    }
+}
+
+/// Reads an opened file bounded by `limit` and hands its bytes to `f`.
+///
+/// The first page goes into a per-thread buffer: a scan reads some 25,000
+/// attributes, and a fresh zeroed page for each was an allocation, a
+/// memset and a free apiece. A read shorter than the page asked for is the
+/// end of a sysfs or procfs attribute (they are produced whole by one
+/// `show()`) and of a regular file, so no second read looks for EOF.
+fn read_open<T>(file: File, limit: u64, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
+    thread_local! {
+        static PAGE: std::cell::RefCell<[u8; 4096]> = const {
+            std::cell::RefCell::new([0; 4096])
+        };
+    }
+    let mut file = file.take(limit);
+    let first = limit.min(4096) as usize;
+    PAGE.with_borrow_mut(|page| {
+        let n = loop {
+            match file.read(&mut page[..first]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        if n < first || n as u64 >= limit {
+            return Ok(f(&page[..n]));
+        }
+        let mut buf = page[..n].to_vec();
+        file.read_to_end(&mut buf)?;
+        Ok(f(&buf))
+    })
 }
 
 /// Says why a file could not be read. Absence is normal (a device that

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::root::{escape_name, Root};
+use crate::root::{escape_name, Dir, Root};
 use crate::rtnl::LinkAttrs;
 use crate::udevdb::DbState;
 
@@ -165,9 +165,19 @@ pub fn pci_function_if_present(root: &Root, addr: &str) -> Option<PciFunction> {
 
 /// Reads one PCI function; a function that vanished reads as all-absent.
 pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
-    let dir = PathBuf::from("sys/bus/pci/devices").join(addr);
+    let Some(dir) = root.open_dir(Path::new("sys/bus/pci/devices").join(addr)) else {
+        return PciFunction {
+            addr: addr.to_ascii_lowercase(),
+            class: None,
+            vendor: None,
+            device: None,
+            modalias: None,
+            driver: None,
+            is_vf: false,
+        };
+    };
     let attr = |name: &str| {
-        root.read_attr(dir.join(name))
+        dir.read_attr(name)
             .filter(|v| !v.is_empty())
             .map(|v| v.to_ascii_lowercase())
     };
@@ -178,11 +188,11 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
         device: attr("device"),
         // The kernel writes printable ASCII; anything else is not a modalias
         // and must not make the device look certainly driverless (exit 3).
-        modalias: root
-            .read_attr(dir.join("modalias"))
+        modalias: dir
+            .read_attr("modalias")
             .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic())),
-        driver: root.link_name(dir.join("driver")),
-        is_vf: root.path(dir.join("physfn")).symlink_metadata().is_ok(),
+        driver: dir.link_name("driver"),
+        is_vf: dir.has("physfn"),
     }
 }
 
@@ -237,35 +247,25 @@ fn netdev_os(
     let link = Path::new("sys/class/net").join(name);
     let Some(real) = root.resolve_link(&link) else {
         // A vanished interface, or a fake root's plain directory.
-        if !root.path(&link).is_dir() || !keep(&display) {
+        if !keep(&display) {
             return None;
         }
-        return Some(read_netdev(root, display, &link, None, None));
+        let dir = root.open_dir(&link)?;
+        return Some(read_netdev(&dir, display, None, None));
     };
-    // Listed, then gone before it was read: removed, or renamed (its old
-    // link went away). The next evaluation sees it under its new name.
-    if !root.path(&real).is_dir() {
-        return None;
-    }
     let pci = nearest_pci(&real);
     if pci.is_none() && !keep(&display) {
         return None;
     }
+    // Listed, then gone before it was read: removed, or renamed (its old
+    // link went away). The next evaluation sees it under its new name.
+    let dir = root.open_dir(&real)?;
     let dumped = links.get(&display);
-    Some(read_netdev(root, display, &real, pci, dumped))
+    Some(read_netdev(&dir, display, pci, dumped))
 }
 
-fn read_netdev(
-    root: &Root,
-    name: String,
-    dir: &Path,
-    pci: Option<String>,
-    dumped: Option<&LinkAttrs>,
-) -> Netdev {
-    let num = |attr: &str| {
-        root.read_attr(dir.join(attr))
-            .and_then(|v| v.parse::<u32>().ok())
-    };
+fn read_netdev(dir: &Dir, name: String, pci: Option<String>, dumped: Option<&LinkAttrs>) -> Netdev {
+    let num = |attr: &str| dir.read_bytes_with(attr, parse_u32).flatten();
     let ifindex = match dumped {
         Some(l) => Some(l.ifindex),
         None => num("ifindex"),
@@ -277,15 +277,19 @@ fn read_netdev(
         ifindex,
         mac: match dumped {
             Some(l) => l.mac.clone(),
-            None => root
-                .read_attr(dir.join("address"))
-                .filter(|m| !m.is_empty()),
+            None => dir.read_attr("address").filter(|m| !m.is_empty()),
         },
         kind: dumped.map(|l| l.kind).or_else(|| num("type")),
         name_assign_type: num("name_assign_type"),
         udev: DbState::Missing,
         driver: None,
     }
+}
+
+/// A decimal attribute, as `read_attr(..).parse::<u32>()` would take it:
+/// surrounding white space is allowed, nothing else.
+fn parse_u32(bytes: &[u8]) -> Option<u32> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 /// Whether a device directory holds a `net/` directory (its own, or a
