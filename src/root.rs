@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -116,7 +116,9 @@ impl Root {
             .open(&path)
             .map_err(|e| unreadable(&path, &e))
             .ok()?;
-        read_open(file, limit, f).map_err(|e| unreadable(&path, &e)).ok()
+        read_open(file, limit, f)
+            .map_err(|e| unreadable(&path, &e))
+            .ok()
     }
 
     /// Opens a directory to read several entries of it through [`Dir`]:
@@ -215,17 +217,27 @@ pub struct Dir {
 }
 
 impl Dir {
-    /// Like [`Root::read_attr`], for an entry of this directory.
-    pub fn read_attr(&self, name: &str) -> Option<String> {
-        self.read_with(name, attr_text)
+    /// Like [`Root::read_attr`], for a path relative to this directory.
+    pub fn read_attr(&self, name: impl AsRef<Path>) -> Option<String> {
+        self.read_with(name.as_ref(), attr_text)
     }
 
-    /// Like [`Root::read_bytes_with`], for an entry of this directory.
-    pub fn read_bytes_with<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
-        self.read_with(name, f)
+    /// Like [`Root::read_bytes_with`], for a path relative to this directory.
+    pub fn read_bytes_with<T>(
+        &self,
+        name: impl AsRef<Path>,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Option<T> {
+        self.read_with(name.as_ref(), f)
     }
 
-    fn read_with<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+    /// Whether the path is a directory, following links (as [`Path::is_dir`]).
+    pub fn is_dir(&self, name: impl AsRef<Path>) -> bool {
+        fstatat(Some(self.fd.as_raw_fd()), name.as_ref(), AtFlags::empty())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+    }
+
+    fn read_with<T>(&self, name: &Path, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         let file = openat(Some(self.fd.as_raw_fd()), name, flags, Mode::empty())
             // SAFETY: openat returned a new descriptor that nothing else owns.
@@ -247,7 +259,12 @@ impl Dir {
 
     /// Whether the entry exists, itself (a dangling link counts).
     pub fn has(&self, name: &str) -> bool {
-        fstatat(Some(self.fd.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+        fstatat(
+            Some(self.fd.as_raw_fd()),
+            name,
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .is_ok()
     }
 }
 
@@ -310,7 +327,7 @@ fn unreadable(path: &Path, e: &io::Error) {
 }
 
 /// An attribute's bytes as trimmed text, lossy for non-UTF-8.
-fn attr_text(bytes: &[u8]) -> String {
+pub(crate) fn attr_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.trim().to_string(),
         Err(_) => String::from_utf8_lossy(bytes).trim().to_string(),

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::root::{escape_name, Dir, Root};
+use crate::root::{attr_text, escape_name, Dir, Root};
 use crate::rtnl::LinkAttrs;
 use crate::udevdb::DbState;
 
@@ -208,9 +208,10 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
     let names = root.list("sys/class/net");
     let links = root.links().unwrap_or_default();
+    let mut parent = None;
     let mut out: Vec<Netdev> = names
         .into_iter()
-        .filter_map(|name| netdev_os(root, &name, keep, &links))
+        .filter_map(|name| netdev_os(root, &name, keep, &links, &mut parent))
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -227,21 +228,29 @@ pub fn netdev_names(root: &Root) -> BTreeSet<String> {
 /// Reads one interface by its (escaped) name; `None` when it is gone or
 /// is not one [`netdevs`] would list.
 pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    let none = HashMap::new();
     // A name that needed no escaping is its own file name.
     if escape_name(name.as_bytes()) == name {
-        return netdev_os(root, std::ffi::OsStr::new(name), keep, &HashMap::new());
+        return netdev_os(root, std::ffi::OsStr::new(name), keep, &none, &mut None);
     }
     root.list("sys/class/net")
         .into_iter()
         .find(|n| escape_name(n.as_bytes()) == name)
-        .and_then(|n| netdev_os(root, &n, keep, &HashMap::new()))
+        .and_then(|n| netdev_os(root, &n, keep, &none, &mut None))
 }
+
+/// The directory that holds the netdevs read last (`DEVICE/net`), held
+/// open, or `None` when it could not be opened. A device's netdevs are
+/// listed one after another (their names share its prefix), so each is
+/// read relative to it without a directory of its own to open and close.
+type Parent = Option<(PathBuf, Option<Dir>)>;
 
 fn netdev_os(
     root: &Root,
     name: &std::ffi::OsStr,
     keep: &dyn Fn(&str) -> bool,
     links: &HashMap<String, LinkAttrs>,
+    parent: &mut Parent,
 ) -> Option<Netdev> {
     let display = escape_name(name.as_bytes());
     let link = Path::new("sys/class/net").join(name);
@@ -250,40 +259,91 @@ fn netdev_os(
         if !keep(&display) {
             return None;
         }
-        let dir = root.open_dir(&link)?;
-        return Some(read_netdev(&dir, display, None, None));
+        return read_netdev(root, parent, &link, display, None, None);
     };
     let pci = nearest_pci(&real);
     if pci.is_none() && !keep(&display) {
         return None;
     }
-    // Listed, then gone before it was read: removed, or renamed (its old
-    // link went away). The next evaluation sees it under its new name.
-    let dir = root.open_dir(&real)?;
     let dumped = links.get(&display);
-    Some(read_netdev(&dir, display, pci, dumped))
+    read_netdev(root, parent, &real, display, pci, dumped)
 }
 
-fn read_netdev(dir: &Dir, name: String, pci: Option<String>, dumped: Option<&LinkAttrs>) -> Netdev {
-    let num = |attr: &str| dir.read_bytes_with(attr, parse_u32).flatten();
+/// Reads the netdev whose directory is `path`; `None` when that is not a
+/// directory (any more): listed, then gone before it was read, removed or
+/// renamed (its old link went away). The next evaluation sees it under its
+/// new name.
+fn read_netdev(
+    root: &Root,
+    parent: &mut Parent,
+    path: &Path,
+    name: String,
+    pci: Option<String>,
+    dumped: Option<&LinkAttrs>,
+) -> Option<Netdev> {
+    let (dir, own) = match (path.parent(), path.file_name()) {
+        (Some(up), Some(own)) => {
+            if parent.as_ref().map_or(true, |(p, _)| p != up) {
+                *parent = Some((up.to_path_buf(), root.open_dir(up)));
+            }
+            let dir = parent.as_ref().and_then(|(_, d)| d.as_ref())?;
+            (dir, Path::new(own))
+        }
+        _ => {
+            *parent = Some((path.to_path_buf(), root.open_dir(path)));
+            let dir = parent.as_ref().and_then(|(_, d)| d.as_ref())?;
+            (dir, Path::new("."))
+        }
+    };
+    // Any attribute read shows the directory is there; only when none
+    // could be read does it take a look of its own.
+    let mut seen = false;
+    let mut at = own.to_path_buf();
     let ifindex = match dumped {
         Some(l) => Some(l.ifindex),
-        None => num("ifindex"),
+        None => attr(dir, &mut at, "ifindex", &mut seen, parse_u32),
     }
     .filter(|i| *i > 0);
-    Netdev {
+    let mac = match dumped {
+        Some(l) => l.mac.clone(),
+        None => attr(dir, &mut at, "address", &mut seen, |b| {
+            Some(attr_text(b)).filter(|m| !m.is_empty())
+        }),
+    };
+    let kind = match dumped {
+        Some(l) => Some(l.kind),
+        None => attr(dir, &mut at, "type", &mut seen, parse_u32),
+    };
+    let name_assign_type = attr(dir, &mut at, "name_assign_type", &mut seen, parse_u32);
+    if !seen && !dir.is_dir(own) {
+        return None;
+    }
+    Some(Netdev {
         name,
         pci,
         ifindex,
-        mac: match dumped {
-            Some(l) => l.mac.clone(),
-            None => dir.read_attr("address").filter(|m| !m.is_empty()),
-        },
-        kind: dumped.map(|l| l.kind).or_else(|| num("type")),
-        name_assign_type: num("name_assign_type"),
+        mac,
+        kind,
+        name_assign_type,
         udev: DbState::Missing,
         driver: None,
-    }
+    })
+}
+
+/// Reads `attr` of the netdev whose directory `at` names (relative to
+/// `dir`), noting in `seen` that it could be read.
+fn attr<T>(
+    dir: &Dir,
+    at: &mut PathBuf,
+    attr: &str,
+    seen: &mut bool,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<T> {
+    at.push(attr);
+    let got = dir.read_bytes_with(&*at, parse);
+    at.pop();
+    *seen |= got.is_some();
+    got.flatten()
 }
 
 /// A decimal attribute, as `read_attr(..).parse::<u32>()` would take it:
