@@ -522,6 +522,21 @@ mod tests {
     }
 
     #[test]
+    fn a_netdev_is_listed_while_its_directory_exists_even_without_attributes() {
+        let dir = tree(&[b"eth0", b"eth1", b"eth2"]);
+        let net = dir.path().join("sys/devices/pci0000:00/0000:00:03.0/net");
+        std::fs::remove_dir_all(net.join("eth1")).unwrap();
+        std::fs::remove_file(net.join("eth2/ifindex")).unwrap();
+        let root = Root::new(dir.path());
+        let none = |_: &str| false;
+        let names: Vec<_> = netdevs(&root, &none).into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["eth0", "eth2"], "eth1's link dangles");
+        let bare = netdev(&root, "eth2", &none).expect("a directory, no attributes");
+        assert_eq!((bare.ifindex, bare.mac, bare.kind), (None, None, None));
+        assert_eq!(netdev(&root, "eth1", &none), None);
+    }
+
+    #[test]
     fn a_pci_function_is_read_only_while_it_exists() {
         let dir = tree(&[]);
         let root = Root::new(dir.path());
