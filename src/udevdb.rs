@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::os::unix::fs::FileTypeExt;
 
-use crate::root::Root;
+use crate::root::{Dir, Root};
 
 /// udevd as seen from the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,11 +91,39 @@ pub fn listening(table: &str, path: &str) -> bool {
 pub fn netdev_entry(root: &Root, ifindex: u32) -> (DbState, Option<String>) {
     let mut path = String::with_capacity(32);
     let _ = write!(path, "run/udev/data/n{ifindex}");
-    root.read_bytes_with(&path, |bytes| match std::str::from_utf8(bytes) {
+    root.read_bytes_with(&path, entry_of)
+        .unwrap_or((DbState::Missing, None))
+}
+
+/// udev's database directory held open, to read many entries: each then
+/// costs a lookup of its own name only.
+pub struct Entries(Option<Dir>);
+
+impl Entries {
+    /// Opens `run/udev/data`; when it is missing, every entry is.
+    pub fn open(root: &Root) -> Entries {
+        Entries(root.open_dir(DATA))
+    }
+
+    /// [`netdev_entry`], read from the directory held open.
+    pub fn netdev_entry(&self, ifindex: u32) -> (DbState, Option<String>) {
+        let mut name = String::with_capacity(16);
+        let _ = write!(name, "n{ifindex}");
+        self.0
+            .as_ref()
+            .and_then(|dir| dir.read_bytes_with(&name, entry_of))
+            .unwrap_or((DbState::Missing, None))
+    }
+}
+
+/// udev's device database.
+const DATA: &str = "run/udev/data";
+
+fn entry_of(bytes: &[u8]) -> (DbState, Option<String>) {
+    match std::str::from_utf8(bytes) {
         Ok(text) => parse_entry(text),
         Err(_) => parse_entry(&String::from_utf8_lossy(bytes)),
-    })
-    .unwrap_or((DbState::Missing, None))
+    }
 }
 
 /// Parses a database entry (`I:`, `E:KEY=VALUE`, `G:` … lines).
