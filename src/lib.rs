@@ -212,7 +212,9 @@ fn prepare(
 
 /// Writes the report to stdout; a closed stdout is not an error worth dying for.
 fn print(report: &Report, format: Format, quiet: bool) {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // 32 KiB: a big machine's report is a few hundred KiB, written in
+    // tens of writes rather than hundreds.
+    let mut out = std::io::BufWriter::with_capacity(32 * 1024, std::io::stdout().lock());
     // Streamed: a report of thousands of netdevs is never held twice.
     let written = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, report)

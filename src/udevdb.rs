@@ -131,18 +131,25 @@ pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
     let mut state = DbState::Done;
     let mut driver = None;
     for line in text.lines() {
-        let Some(prop) = line.strip_prefix("E:") else {
+        // Every key that matters starts so; an entry holds some twenty
+        // other properties, not worth splitting.
+        let Some(prop) = line.strip_prefix("E:ID_") else {
             continue;
         };
-        let (key, value) = prop.split_once('=').unwrap_or((prop, ""));
-        match key {
-            // systemd checks only that ID_RENAMING is present, whatever its value.
-            "ID_RENAMING" => state = DbState::Renaming,
-            "ID_PROCESSING" if value == "1" && state == DbState::Done => {
-                state = DbState::Processing
+        let value = |key: &str| match prop.strip_prefix(key)?.as_bytes().first() {
+            None => Some(""),
+            Some(b'=') => Some(&prop[key.len() + 1..]),
+            Some(_) => None,
+        };
+        // systemd checks only that ID_RENAMING is present, whatever its value.
+        if value("RENAMING").is_some() {
+            state = DbState::Renaming;
+        } else if value("PROCESSING") == Some("1") {
+            if state == DbState::Done {
+                state = DbState::Processing;
             }
-            "ID_NET_DRIVER" if !value.is_empty() => driver = Some(value.to_string()),
-            _ => {}
+        } else if let Some(v) = value("NET_DRIVER").filter(|v| !v.is_empty()) {
+            driver = Some(v.to_string());
         }
     }
     (state, driver)
@@ -170,6 +177,22 @@ mod tests {
             ("E:ID_PROCESSING=0\n", DbState::Done, None),
             ("", DbState::Done, None),
             ("garbage\n\0\u{1}E:", DbState::Done, None),
+            (
+                "E:ID_RENAMINGX=1\nE:ID_NET_DRIVERS=x\n",
+                DbState::Done,
+                None,
+            ),
+            (
+                "E:ID_PROCESSING=10\nE:ID_NET_DRIVER=\n",
+                DbState::Done,
+                None,
+            ),
+            (
+                "E:ID_NET_DRIVER=a=b\r\nE:ID_PROCESSING\n",
+                DbState::Done,
+                Some("a=b"),
+            ),
+            (" E:ID_RENAMING=\nX:ID_RENAMING=\n", DbState::Done, None),
         ];
         for (case, (text, state, driver)) in cases.into_iter().enumerate() {
             let got = parse_entry(text);

@@ -69,8 +69,9 @@ struct Stat {
 }
 
 fn read_stat(root: &Root, pid: u32) -> Option<Stat> {
-    let bytes = root.read_bytes(format!("proc/{pid}/stat"))?;
-    parse_stat_fields(&String::from_utf8_lossy(&bytes))
+    root.read_bytes_with(format!("proc/{pid}/stat"), |bytes| {
+        parse_stat_fields(&String::from_utf8_lossy(bytes))
+    })?
 }
 
 /// `PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS …`; COMM may hold
