@@ -613,7 +613,9 @@ fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> i
         return Ok(changed);
     }
     file.seek(SeekFrom::Start(state.offset))?;
-    let mut chunk = Vec::new();
+    // Sized to what is there: a boot's log (a megabyte on a big machine) in
+    // one read, not a buffer doubled through a dozen reads to twice its size.
+    let mut chunk = Vec::with_capacity((meta.len() - state.offset).min(FILE_CHUNK) as usize);
     file.take(FILE_CHUNK).read_to_end(&mut chunk)?;
     let Some(last_newline) = chunk.iter().rposition(|&b| b == b'\n') else {
         if chunk.len() as u64 == FILE_CHUNK {
@@ -630,7 +632,10 @@ fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> i
         lines.next(); // the tail of the skipped line
     }
     for line in lines {
-        changed |= feed_line(&String::from_utf8_lossy(line), &mut state.ordinal, records);
+        changed |= match std::str::from_utf8(line) {
+            Ok(line) => feed_line(line, &mut state.ordinal, records),
+            Err(_) => feed_line(&String::from_utf8_lossy(line), &mut state.ordinal, records),
+        };
         trim(records, 2 * HISTORY_MAX);
     }
     Ok(changed)

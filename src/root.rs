@@ -127,6 +127,7 @@ impl Root {
     /// function's behind a symlink). `None` when it is missing or not a
     /// directory, as [`Path::is_dir`] would say.
     pub fn open_dir(&self, rel: impl AsRef<Path>) -> Option<Dir> {
+        let rel = rel.as_ref();
         let path = self.path(rel);
         // O_PATH: only a handle for the *at() calls, no read permission needed.
         let fd = std::fs::OpenOptions::new()
@@ -135,7 +136,11 @@ impl Root {
             .open(&path)
             .map_err(|e| unreadable(&path, &e))
             .ok()?;
-        Some(Dir { fd, path })
+        Some(Dir {
+            fd,
+            path,
+            rel: rel.to_path_buf(),
+        })
     }
 
     /// Reads a whole text file with a larger bound (module lists, configs).
@@ -171,22 +176,7 @@ impl Root {
     pub fn resolve_link(&self, rel: impl AsRef<Path>) -> Option<PathBuf> {
         let rel = rel.as_ref();
         let target = std::fs::read_link(self.path(rel)).ok()?;
-        let joined = if target.is_absolute() {
-            target
-        } else {
-            rel.parent().unwrap_or(Path::new("")).join(target)
-        };
-        let mut out = PathBuf::new();
-        for c in joined.components() {
-            match c {
-                Component::Normal(p) => out.push(p),
-                Component::ParentDir => {
-                    out.pop();
-                }
-                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            }
-        }
-        Some(out)
+        Some(resolve_lexically(rel, target))
     }
 
     /// Whether a configuration file is masked the systemd way: a symlink
@@ -208,15 +198,45 @@ impl Root {
     }
 }
 
+/// Where the link at root-relative `rel` with this target points, as a
+/// root-relative path ([`Root::resolve_link`]).
+fn resolve_lexically(rel: &Path, target: PathBuf) -> PathBuf {
+    let joined = if target.is_absolute() {
+        target
+    } else {
+        rel.parent().unwrap_or(Path::new("")).join(target)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
 /// A directory held open by [`Root::open_dir`]; its entries are named
 /// relative to it.
 #[derive(Debug)]
 pub struct Dir {
     fd: File,
     path: PathBuf,
+    /// Root-relative, for [`Dir::resolve_link`].
+    rel: PathBuf,
 }
 
 impl Dir {
+    /// Like [`Root::resolve_link`], for a link in this directory.
+    pub fn resolve_link(&self, name: impl AsRef<Path>) -> Option<PathBuf> {
+        let name = name.as_ref();
+        let target = readlinkat(Some(self.fd.as_raw_fd()), name).ok()?;
+        Some(resolve_lexically(&self.rel.join(name), target.into()))
+    }
+
     /// Like [`Root::read_attr`], for a path relative to this directory.
     pub fn read_attr(&self, name: impl AsRef<Path>) -> Option<String> {
         self.read_with(name.as_ref(), attr_text)

@@ -208,10 +208,11 @@ pub fn pci_function(root: &Root, addr: &str) -> PciFunction {
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
     let names = root.list("sys/class/net");
     let links = root.links().unwrap_or_default();
+    let class = root.open_dir("sys/class/net");
     let mut parent = None;
     let mut out: Vec<Netdev> = names
         .into_iter()
-        .filter_map(|name| netdev_os(root, &name, keep, &links, &mut parent))
+        .filter_map(|name| netdev_os(root, class.as_ref(), &name, keep, &links, &mut parent))
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -231,12 +232,19 @@ pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Ne
     let none = HashMap::new();
     // A name that needed no escaping is its own file name.
     if escape_name(name.as_bytes()) == name {
-        return netdev_os(root, std::ffi::OsStr::new(name), keep, &none, &mut None);
+        return netdev_os(
+            root,
+            None,
+            std::ffi::OsStr::new(name),
+            keep,
+            &none,
+            &mut None,
+        );
     }
     root.list("sys/class/net")
         .into_iter()
         .find(|n| escape_name(n.as_bytes()) == name)
-        .and_then(|n| netdev_os(root, &n, keep, &none, &mut None))
+        .and_then(|n| netdev_os(root, None, &n, keep, &none, &mut None))
 }
 
 /// The directory that holds the netdevs read last (`DEVICE/net`), held
@@ -245,8 +253,10 @@ pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Ne
 /// read relative to it without a directory of its own to open and close.
 type Parent = Option<(PathBuf, Option<Dir>)>;
 
+/// `class`: `sys/class/net`, held open while every interface is read.
 fn netdev_os(
     root: &Root,
+    class: Option<&Dir>,
     name: &std::ffi::OsStr,
     keep: &dyn Fn(&str) -> bool,
     links: &HashMap<String, LinkAttrs>,
@@ -254,7 +264,11 @@ fn netdev_os(
 ) -> Option<Netdev> {
     let display = escape_name(name.as_bytes());
     let link = Path::new("sys/class/net").join(name);
-    let Some(real) = root.resolve_link(&link) else {
+    let real = match class {
+        Some(class) => class.resolve_link(name),
+        None => root.resolve_link(&link),
+    };
+    let Some(real) = real else {
         // A vanished interface, or a fake root's plain directory.
         if !keep(&display) {
             return None;
