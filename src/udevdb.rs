@@ -130,7 +130,18 @@ fn entry_of(bytes: &[u8]) -> (DbState, Option<String>) {
 pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
     let mut state = DbState::Done;
     let mut driver = None;
-    for line in text.lines() {
+    // `text.lines()`, by hand: its search for each line's end costs more
+    // than the byte loop on lines this short (some thirty bytes).
+    let mut rest = text;
+    while !rest.is_empty() {
+        let line = match rest.bytes().position(|b| b == b'\n') {
+            Some(end) => {
+                let line = &rest[..end];
+                rest = &rest[end + 1..];
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        };
         // Every key that matters starts so; an entry holds some twenty
         // other properties, not worth splitting.
         let Some(prop) = line.strip_prefix("E:ID_") else {
@@ -193,6 +204,8 @@ mod tests {
                 Some("a=b"),
             ),
             (" E:ID_RENAMING=\nX:ID_RENAMING=\n", DbState::Done, None),
+            ("\n\r\nE:ID_NET_DRIVER=x\r", DbState::Done, Some("x\r")),
+            ("E:ID_NET_DRIVER=x\r\r\n", DbState::Done, Some("x\r")),
         ];
         for (case, (text, state, driver)) in cases.into_iter().enumerate() {
             let got = parse_entry(text);
