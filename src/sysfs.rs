@@ -145,8 +145,9 @@ pub fn nearest_pci(path: &Path) -> Option<String> {
 
 /// Lists every PCI function, sorted by address.
 pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
-    let mut out = Vec::new();
-    for name in root.list("sys/bus/pci/devices") {
+    let names = root.list("sys/bus/pci/devices");
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
         let Some(addr) = name.to_str().filter(|a| is_pci_addr(a)) else {
             continue;
         };
