@@ -267,23 +267,24 @@ fn netdev_os(
     parent: &mut Parent,
 ) -> Option<Netdev> {
     let display = escape_name(name.as_bytes());
-    let link = Path::new("sys/class/net").join(name);
+    let link = || Path::new("sys/class/net").join(name);
     let real = match class {
         Some(class) => class.resolve_link(name),
-        None => root.resolve_link(&link),
+        None => root.resolve_link(link()),
     };
     let Some(real) = real else {
         // A vanished interface, or a fake root's plain directory.
         if !keep(&display) {
             return None;
         }
-        return read_netdev(root, parent, &link, display, None, None);
+        return read_netdev(root, parent, &link(), display, None, None);
     };
     let pci = nearest_pci(&real);
     if pci.is_none() && !keep(&display) {
         return None;
     }
-    let dumped = links.get(&display);
+    // A tree given with --root has no dump: no name to hash.
+    let dumped = (!links.is_empty()).then(|| links.get(&display)).flatten();
     read_netdev(root, parent, &real, display, pci, dumped)
 }
 
@@ -316,7 +317,8 @@ fn read_netdev(
     // Any attribute read shows the directory is there; only when none
     // could be read does it take a look of its own.
     let mut seen = false;
-    let mut at = own.to_path_buf();
+    let mut at = own.as_os_str().as_bytes().to_vec();
+    at.push(b'/');
     let ifindex = match dumped {
         Some(l) => Some(l.ifindex),
         None => attr(dir, &mut at, "ifindex", &mut seen, parse_u32),
@@ -349,17 +351,18 @@ fn read_netdev(
 }
 
 /// Reads `attr` of the netdev whose directory `at` names (relative to
-/// `dir`), noting in `seen` that it could be read.
+/// `dir`, with a trailing `/`), noting in `seen` that it could be read.
 fn attr<T>(
     dir: &Dir,
-    at: &mut PathBuf,
+    at: &mut Vec<u8>,
     attr: &str,
     seen: &mut bool,
     parse: impl FnOnce(&[u8]) -> Option<T>,
 ) -> Option<T> {
-    at.push(attr);
-    let got = dir.read_bytes_with(&*at, parse);
-    at.pop();
+    let own = at.len();
+    at.extend_from_slice(attr.as_bytes());
+    let got = dir.read_bytes_with(std::ffi::OsStr::from_bytes(at), parse);
+    at.truncate(own);
     *seen |= got.is_some();
     got.flatten()
 }
