@@ -370,6 +370,29 @@ pub(crate) fn attr_text(bytes: &[u8]) -> String {
     }
 }
 
+/// The first `\n`, eight bytes at a time (udev entries, kernel log
+/// lines): a word's first byte equal to it
+/// is its lowest byte that is zero after the XOR ("haszero", exact for the
+/// lowest; a borrow can only mark bytes above it).
+pub(crate) fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for (i, word) in words.enumerate() {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_le_bytes(w) ^ NL;
+        let zero = x.wrapping_sub(ONES) & !x & HIGH;
+        if zero != 0 {
+            return Some(i * 8 + zero.trailing_zeros() as usize / 8);
+        }
+    }
+    let done = bytes.len() - tail.len();
+    tail.iter().position(|&b| b == b'\n').map(|p| done + p)
+}
+
 /// Opens a file for reading that must be a regular file, as every sysfs and
 /// procfs attribute is. A FIFO in its place (a broken `--root`, a stray
 /// `mkfifo`) would block a plain open() until a writer came, past any
@@ -489,6 +512,25 @@ mod tests {
                     by_components(rel, target.clone()),
                     "{rel:?} -> {target:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn newline_is_found_wherever_it_is() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes: Vec<u8> =
+                    (0..len).map(|i| b"\x0b\x8a\xff\x00a\x09"[i % 6]).collect();
+                if at < len {
+                    bytes[at] = b'\n';
+                    // A second one after the first must not be taken for it.
+                    if at + 1 < len {
+                        bytes[at + 1] = b'\n';
+                    }
+                }
+                let want = bytes.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&bytes), want, "{bytes:?}");
             }
         }
     }

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::os::unix::fs::FileTypeExt;
 
-use crate::root::{Dir, Root};
+use crate::root::{find_newline, Dir, Root};
 
 /// udevd as seen from the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,7 +134,7 @@ pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
     // than the scan below on lines this short (some thirty bytes).
     let mut rest = text;
     while !rest.is_empty() {
-        let line = match newline(rest.as_bytes()) {
+        let line = match find_newline(rest.as_bytes()) {
             Some(end) => {
                 let line = &rest[..end];
                 rest = &rest[end + 1..];
@@ -164,28 +164,6 @@ pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
         }
     }
     (state, driver)
-}
-
-/// The first `\n`, eight bytes at a time: a word's first byte equal to it
-/// is its lowest byte that is zero after the XOR ("haszero", exact for the
-/// lowest; a borrow can only mark bytes above it).
-fn newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    for (i, word) in words.enumerate() {
-        let mut w = [0; 8];
-        w.copy_from_slice(word);
-        let x = u64::from_le_bytes(w) ^ NL;
-        let zero = x.wrapping_sub(ONES) & !x & HIGH;
-        if zero != 0 {
-            return Some(i * 8 + zero.trailing_zeros() as usize / 8);
-        }
-    }
-    let done = bytes.len() - tail.len();
-    tail.iter().position(|&b| b == b'\n').map(|p| done + p)
 }
 
 #[cfg(test)]
@@ -232,25 +210,6 @@ mod tests {
         for (case, (text, state, driver)) in cases.into_iter().enumerate() {
             let got = parse_entry(text);
             assert_eq!(got, (state, driver.map(str::to_string)), "case {case}");
-        }
-    }
-
-    #[test]
-    fn newline_is_found_wherever_it_is() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut bytes: Vec<u8> =
-                    (0..len).map(|i| b"\x0b\x8a\xff\x00a\x09"[i % 6]).collect();
-                if at < len {
-                    bytes[at] = b'\n';
-                    // A second one after the first must not be taken for it.
-                    if at + 1 < len {
-                        bytes[at + 1] = b'\n';
-                    }
-                }
-                let want = bytes.iter().position(|&b| b == b'\n');
-                assert_eq!(newline(&bytes), want, "{bytes:?}");
-            }
         }
     }
 
