@@ -56,6 +56,11 @@ pub struct Finished {
     pub code: i32,
     /// The wait's inotify descriptor, still open.
     pub lingering: Option<std::os::fd::OwnedFd>,
+    /// What the run read and decided, handed out rather than freed: a big
+    /// machine's snapshot, kernel log and report are some hundred thousand
+    /// allocations, and a binary that exits right after need not free them
+    /// one by one (`std::process::exit` runs no destructors).
+    pub spent: Option<Box<dyn std::any::Any>>,
 }
 
 impl From<i32> for Finished {
@@ -63,6 +68,7 @@ impl From<i32> for Finished {
         Finished {
             code,
             lingering: None,
+            spent: None,
         }
     }
 }
@@ -120,6 +126,7 @@ pub fn run(cli: Cli) -> Finished {
     Finished {
         code: report.exit_code,
         lingering: ev.lingering.take(),
+        spent: Some(Box::new((ev, report))),
     }
 }
 
