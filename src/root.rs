@@ -319,20 +319,32 @@ fn read_open<T>(file: File, limit: u64, f: impl FnOnce(&[u8]) -> T) -> io::Resul
     }
     let mut file = file.take(limit);
     let first = limit.min(4096) as usize;
-    PAGE.with_borrow_mut(|page| {
-        let n = loop {
-            match file.read(&mut page[..first]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
-        };
-        if n < first || n as u64 >= limit {
-            return Ok(f(&page[..n]));
-        }
-        let mut buf = page[..n].to_vec();
-        file.read_to_end(&mut buf)?;
-        Ok(f(&buf))
+    PAGE.with(|page| match page.try_borrow_mut() {
+        Ok(mut page) => read_into(&mut file, &mut page[..first], limit, f),
+        // `f` reading another file: that read gets a page of its own.
+        Err(_) => read_into(&mut file, &mut vec![0; first], limit, f),
     })
+}
+
+/// [`read_open`]'s read, into `page` first.
+fn read_into<T>(
+    file: &mut io::Take<File>,
+    page: &mut [u8],
+    limit: u64,
+    f: impl FnOnce(&[u8]) -> T,
+) -> io::Result<T> {
+    let n = loop {
+        match file.read(page) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    if n < page.len() || n as u64 >= limit {
+        return Ok(f(&page[..n]));
+    }
+    let mut buf = page[..n].to_vec();
+    file.read_to_end(&mut buf)?;
+    Ok(f(&buf))
 }
 
 /// Says why a file could not be read. Absence is normal (a device that
@@ -533,6 +545,19 @@ mod tests {
                 assert_eq!(find_newline(&bytes), want, "{bytes:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_read_inside_another_reads_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "outer\n").unwrap();
+        std::fs::write(dir.path().join("b"), "inner\n").unwrap();
+        let root = Root::new(dir.path());
+        let both = root.read_bytes_with("a", |a| {
+            let b = root.read_attr("b");
+            (String::from_utf8_lossy(a).into_owned(), b)
+        });
+        assert_eq!(both, Some(("outer\n".into(), Some("inner".into()))));
     }
 
     #[test]
