@@ -14,7 +14,7 @@
 //! `dev_dbg`/`pr_debug` and are invisible at default log levels.
 
 use crate::pci::PciAddr;
-use crate::root::Root;
+use crate::root::{find_newline, Root};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -615,7 +615,9 @@ fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> i
         return Ok(changed);
     }
     file.seek(SeekFrom::Start(state.offset))?;
-    let mut chunk = Vec::new();
+    // Sized to what is there: a boot's log (a megabyte on a big machine) in
+    // one read, not a buffer doubled through a dozen reads to twice its size.
+    let mut chunk = Vec::with_capacity((meta.len() - state.offset).min(FILE_CHUNK) as usize);
     file.take(FILE_CHUNK).read_to_end(&mut chunk)?;
     let Some(last_newline) = chunk.iter().rposition(|&b| b == b'\n') else {
         if chunk.len() as u64 == FILE_CHUNK {
@@ -627,12 +629,29 @@ fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> i
     };
     let complete = &chunk[..=last_newline];
     state.offset += complete.len() as u64;
-    let mut lines = complete.split(|&b| b == b'\n');
+    // `complete.split(|&b| b == b'\n')`, with the faster search.
+    let mut rest = Some(complete);
+    let mut lines = std::iter::from_fn(|| {
+        let r = rest?;
+        Some(match find_newline(r) {
+            Some(end) => {
+                rest = Some(&r[end + 1..]);
+                &r[..end]
+            }
+            None => {
+                rest = None;
+                r
+            }
+        })
+    });
     if std::mem::take(&mut state.discarding) {
         lines.next(); // the tail of the skipped line
     }
     for line in lines {
-        changed |= feed_line(&String::from_utf8_lossy(line), &mut state.ordinal, records);
+        changed |= match std::str::from_utf8(line) {
+            Ok(line) => feed_line(line, &mut state.ordinal, records),
+            Err(_) => feed_line(&String::from_utf8_lossy(line), &mut state.ordinal, records),
+        };
         trim(records, 2 * HISTORY_MAX);
     }
     Ok(changed)

@@ -70,6 +70,11 @@ pub struct Finished {
     pub code: i32,
     /// The wait's inotify descriptor, still open.
     pub lingering: Option<std::os::fd::OwnedFd>,
+    /// What the run read and decided, handed out rather than freed: a big
+    /// machine's snapshot, kernel log and report are some hundred thousand
+    /// allocations, and a binary that exits right after need not free them
+    /// one by one (`std::process::exit` runs no destructors).
+    pub spent: Option<Box<dyn std::any::Any>>,
 }
 
 impl From<i32> for Finished {
@@ -77,6 +82,7 @@ impl From<i32> for Finished {
         Finished {
             code,
             lingering: None,
+            spent: None,
         }
     }
 }
@@ -134,6 +140,7 @@ pub fn run(cli: Cli) -> Finished {
     Finished {
         code: report.exit_code,
         lingering: ev.lingering.take(),
+        spent: Some(Box::new((ev, report))),
     }
 }
 
@@ -189,7 +196,9 @@ fn prepare(
 
 /// Writes the report to stdout; a closed stdout is not an error worth dying for.
 fn print(report: &Report, format: Format, quiet: bool) {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // 32 KiB: a big machine's report is a few hundred KiB, written in
+    // tens of writes rather than hundreds.
+    let mut out = std::io::BufWriter::with_capacity(32 * 1024, std::io::stdout().lock());
     // Streamed: a report of thousands of netdevs is never held twice.
     let written = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, report)

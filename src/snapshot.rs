@@ -442,8 +442,17 @@ impl Collector {
 /// ifindex: what udev has done with it, and its driver (`ID_NET_DRIVER`,
 /// else the parent device's driver link).
 fn join_udev(root: &Root, n: &mut Netdev) {
+    join_udev_with(root, n, |i| udevdb::netdev_entry(root, i));
+}
+
+/// [`join_udev`], with the entry read by `entry`.
+fn join_udev_with(
+    root: &Root,
+    n: &mut Netdev,
+    entry: impl FnOnce(u32) -> (DbState, Option<String>),
+) {
     let (udev, db_driver) = match n.ifindex {
-        Some(i) => udevdb::netdev_entry(root, i),
+        Some(i) => entry(i),
         None => (DbState::Missing, None),
     };
     n.udev = udev;
@@ -490,8 +499,9 @@ pub fn collect(root: &Root, settings: &Settings, stat: &mut Static) -> Snapshot 
     let pci = sysfs::pci_functions(root);
     let named = |name: &str| settings.expect.interfaces.iter().any(|n| n == name);
     let mut netdevs = sysfs::netdevs(root, &named);
+    let entries = udevdb::Entries::open(root);
     for n in &mut netdevs {
-        join_udev(root, n);
+        join_udev_with(root, n, |i| entries.netdev_entry(i));
     }
     let ib_ports = sysfs::ib_ports(root);
     // A rename that starts after the queue was read and is still marked in a

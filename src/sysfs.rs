@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::pci::PciAddr;
-use crate::root::{escape_name, Root};
+use crate::root::{attr_text, escape_name, Dir, Root};
 use crate::rtnl::LinkAttrs;
 use crate::udevdb::DbState;
 
@@ -96,16 +96,20 @@ impl IbPort {
 
 /// The nearest PCI function in a device path (`…/0000:00:03.0/virtio2/net/eth0`).
 pub fn nearest_pci(path: &Path) -> Option<PciAddr> {
-    path.components()
-        .rev()
-        .filter_map(|c| c.as_os_str().to_str())
+    // The components as bytes: `Path::components` costs more than the
+    // address checks, for every netdev.
+    path.as_os_str()
+        .as_bytes()
+        .rsplit(|&b| b == b'/')
+        .filter_map(|c| std::str::from_utf8(c).ok())
         .find_map(PciAddr::from_kernel)
 }
 
 /// Lists every PCI function, sorted by address.
 pub fn pci_functions(root: &Root) -> Vec<PciFunction> {
-    let mut out = Vec::new();
-    for name in root.list("sys/bus/pci/devices") {
+    let names = root.list("sys/bus/pci/devices");
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
         let Some((name, addr)) = name
             .to_str()
             .and_then(|n| Some((n, PciAddr::from_kernel(n)?)))
@@ -135,9 +139,19 @@ pub fn pci_function(root: &Root, addr: PciAddr) -> PciFunction {
 
 /// Reads the function whose directory is `sys/bus/pci/devices/NAME`.
 fn read_function(root: &Root, name: &str, addr: PciAddr) -> PciFunction {
-    let dir = PathBuf::from("sys/bus/pci/devices").join(name);
+    let Some(dir) = root.open_dir(Path::new("sys/bus/pci/devices").join(name)) else {
+        return PciFunction {
+            addr,
+            class: None,
+            vendor: None,
+            device: None,
+            modalias: None,
+            driver: None,
+            is_vf: false,
+        };
+    };
     let attr = |name: &str| {
-        root.read_attr(dir.join(name))
+        dir.read_attr(name)
             .filter(|v| !v.is_empty())
             .map(|v| v.to_ascii_lowercase())
     };
@@ -148,11 +162,11 @@ fn read_function(root: &Root, name: &str, addr: PciAddr) -> PciFunction {
         device: attr("device"),
         // The kernel writes printable ASCII; anything else is not a modalias
         // and must not make the device look certainly driverless (exit 3).
-        modalias: root
-            .read_attr(dir.join("modalias"))
+        modalias: dir
+            .read_attr("modalias")
             .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic())),
-        driver: root.link_name(dir.join("driver")),
-        is_vf: root.path(dir.join("physfn")).symlink_metadata().is_ok(),
+        driver: dir.link_name("driver"),
+        is_vf: dir.has("physfn"),
     }
 }
 
@@ -168,9 +182,11 @@ fn read_function(root: &Root, name: &str, addr: PciAddr) -> PciFunction {
 pub fn netdevs(root: &Root, keep: &dyn Fn(&str) -> bool) -> Vec<Netdev> {
     let names = root.list("sys/class/net");
     let links = root.links().unwrap_or_default();
+    let class = root.open_dir("sys/class/net");
+    let mut parent = None;
     let mut out: Vec<Netdev> = names
         .into_iter()
-        .filter_map(|name| netdev_os(root, &name, keep, &links))
+        .filter_map(|name| netdev_os(root, class.as_ref(), &name, keep, &links, &mut parent))
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -187,75 +203,144 @@ pub fn netdev_names(root: &Root) -> BTreeSet<String> {
 /// Reads one interface by its (escaped) name; `None` when it is gone or
 /// is not one [`netdevs`] would list.
 pub fn netdev(root: &Root, name: &str, keep: &dyn Fn(&str) -> bool) -> Option<Netdev> {
+    let none = HashMap::new();
     // A name that needed no escaping is its own file name.
     if escape_name(name.as_bytes()) == name {
-        return netdev_os(root, std::ffi::OsStr::new(name), keep, &HashMap::new());
+        return netdev_os(
+            root,
+            None,
+            std::ffi::OsStr::new(name),
+            keep,
+            &none,
+            &mut None,
+        );
     }
     root.list("sys/class/net")
         .into_iter()
         .find(|n| escape_name(n.as_bytes()) == name)
-        .and_then(|n| netdev_os(root, &n, keep, &HashMap::new()))
+        .and_then(|n| netdev_os(root, None, &n, keep, &none, &mut None))
 }
 
+/// The directory that holds the netdevs read last (`DEVICE/net`), held
+/// open, or `None` when it could not be opened. A device's netdevs are
+/// listed one after another (their names share its prefix), so each is
+/// read relative to it without a directory of its own to open and close.
+type Parent = Option<(PathBuf, Option<Dir>)>;
+
+/// `class`: `sys/class/net`, held open while every interface is read.
 fn netdev_os(
     root: &Root,
+    class: Option<&Dir>,
     name: &std::ffi::OsStr,
     keep: &dyn Fn(&str) -> bool,
     links: &HashMap<String, LinkAttrs>,
+    parent: &mut Parent,
 ) -> Option<Netdev> {
     let display = escape_name(name.as_bytes());
-    let link = Path::new("sys/class/net").join(name);
-    let Some(real) = root.resolve_link(&link) else {
+    let link = || Path::new("sys/class/net").join(name);
+    let real = match class {
+        Some(class) => class.resolve_link(name),
+        None => root.resolve_link(link()),
+    };
+    let Some(real) = real else {
         // A vanished interface, or a fake root's plain directory.
-        if !root.path(&link).is_dir() || !keep(&display) {
+        if !keep(&display) {
             return None;
         }
-        return Some(read_netdev(root, display, &link, None, None));
+        return read_netdev(root, parent, &link(), display, None, None);
     };
-    // Listed, then gone before it was read: removed, or renamed (its old
-    // link went away). The next evaluation sees it under its new name.
-    if !root.path(&real).is_dir() {
-        return None;
-    }
     let pci = nearest_pci(&real);
     if pci.is_none() && !keep(&display) {
         return None;
     }
-    let dumped = links.get(&display);
-    Some(read_netdev(root, display, &real, pci, dumped))
+    // A tree given with --root has no dump: no name to hash.
+    let dumped = (!links.is_empty()).then(|| links.get(&display)).flatten();
+    read_netdev(root, parent, &real, display, pci, dumped)
 }
 
+/// Reads the netdev whose directory is `path`; `None` when that is not a
+/// directory (any more): listed, then gone before it was read, removed or
+/// renamed (its old link went away). The next evaluation sees it under its
+/// new name.
 fn read_netdev(
     root: &Root,
+    parent: &mut Parent,
+    path: &Path,
     name: String,
-    dir: &Path,
     pci: Option<PciAddr>,
     dumped: Option<&LinkAttrs>,
-) -> Netdev {
-    let num = |attr: &str| {
-        root.read_attr(dir.join(attr))
-            .and_then(|v| v.parse::<u32>().ok())
+) -> Option<Netdev> {
+    let (dir, own) = match (path.parent(), path.file_name()) {
+        (Some(up), Some(own)) => {
+            if parent.as_ref().map_or(true, |(p, _)| p != up) {
+                *parent = Some((up.to_path_buf(), root.open_dir(up)));
+            }
+            let dir = parent.as_ref().and_then(|(_, d)| d.as_ref())?;
+            (dir, Path::new(own))
+        }
+        _ => {
+            *parent = Some((path.to_path_buf(), root.open_dir(path)));
+            let dir = parent.as_ref().and_then(|(_, d)| d.as_ref())?;
+            (dir, Path::new("."))
+        }
     };
+    // Any attribute read shows the directory is there; only when none
+    // could be read does it take a look of its own.
+    let mut seen = false;
+    let mut at = own.as_os_str().as_bytes().to_vec();
+    at.push(b'/');
     let ifindex = match dumped {
         Some(l) => Some(l.ifindex),
-        None => num("ifindex"),
+        None => attr(dir, &mut at, "ifindex", &mut seen, parse_u32),
     }
     .filter(|i| *i > 0);
-    Netdev {
+    let mac = match dumped {
+        Some(l) => l.mac.clone(),
+        None => attr(dir, &mut at, "address", &mut seen, |b| {
+            Some(attr_text(b)).filter(|m| !m.is_empty())
+        }),
+    };
+    let kind = match dumped {
+        Some(l) => Some(l.kind),
+        None => attr(dir, &mut at, "type", &mut seen, parse_u32),
+    };
+    let name_assign_type = attr(dir, &mut at, "name_assign_type", &mut seen, parse_u32);
+    if !seen && !dir.is_dir(own) {
+        return None;
+    }
+    Some(Netdev {
         name,
         pci,
         ifindex,
-        mac: match dumped {
-            Some(l) => l.mac.clone(),
-            None => root
-                .read_attr(dir.join("address"))
-                .filter(|m| !m.is_empty()),
-        },
-        kind: dumped.map(|l| l.kind).or_else(|| num("type")),
-        name_assign_type: num("name_assign_type"),
+        mac,
+        kind,
+        name_assign_type,
         udev: DbState::Missing,
         driver: None,
-    }
+    })
+}
+
+/// Reads `attr` of the netdev whose directory `at` names (relative to
+/// `dir`, with a trailing `/`), noting in `seen` that it could be read.
+fn attr<T>(
+    dir: &Dir,
+    at: &mut Vec<u8>,
+    attr: &str,
+    seen: &mut bool,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<T> {
+    let own = at.len();
+    at.extend_from_slice(attr.as_bytes());
+    let got = dir.read_bytes_with(std::ffi::OsStr::from_bytes(at), parse);
+    at.truncate(own);
+    *seen |= got.is_some();
+    got.flatten()
+}
+
+/// A decimal attribute, as `read_attr(..).parse::<u32>()` would take it:
+/// surrounding white space is allowed, nothing else.
+fn parse_u32(bytes: &[u8]) -> Option<u32> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 /// Whether a device directory holds a `net/` directory (its own, or a
@@ -409,6 +494,21 @@ mod tests {
             assert_eq!(n.ifindex, Some(ifindex), "{}", n.name);
             assert_eq!(n.pci, "0000:00:03.0".parse().ok());
         }
+        assert_eq!(netdev(&root, "eth1", &none), None);
+    }
+
+    #[test]
+    fn a_netdev_is_listed_while_its_directory_exists_even_without_attributes() {
+        let dir = tree(&[b"eth0", b"eth1", b"eth2"]);
+        let net = dir.path().join("sys/devices/pci0000:00/0000:00:03.0/net");
+        std::fs::remove_dir_all(net.join("eth1")).unwrap();
+        std::fs::remove_file(net.join("eth2/ifindex")).unwrap();
+        let root = Root::new(dir.path());
+        let none = |_: &str| false;
+        let names: Vec<_> = netdevs(&root, &none).into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["eth0", "eth2"], "eth1's link dangles");
+        let bare = netdev(&root, "eth2", &none).expect("a directory, no attributes");
+        assert_eq!((bare.ifindex, bare.mac, bare.kind), (None, None, None));
         assert_eq!(netdev(&root, "eth1", &none), None);
     }
 

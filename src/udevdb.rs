@@ -3,9 +3,10 @@
 //! sd-device/device-private.c` writes it; `udevadm settle` reads the queue
 //! marker the same way).
 
+use std::fmt::Write;
 use std::os::unix::fs::FileTypeExt;
 
-use crate::root::Root;
+use crate::root::{find_newline, Dir, Root};
 
 /// udevd as seen from the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,9 +89,40 @@ pub fn listening(table: &str, path: &str) -> bool {
 
 /// The database state and `ID_NET_DRIVER` of the netdev with this ifindex.
 pub fn netdev_entry(root: &Root, ifindex: u32) -> (DbState, Option<String>) {
-    match root.read_bytes(format!("run/udev/data/n{ifindex}")) {
-        None => (DbState::Missing, None),
-        Some(bytes) => parse_entry(&String::from_utf8_lossy(&bytes)),
+    let mut path = String::with_capacity(32);
+    let _ = write!(path, "run/udev/data/n{ifindex}");
+    root.read_bytes_with(&path, entry_of)
+        .unwrap_or((DbState::Missing, None))
+}
+
+/// udev's database directory held open, to read many entries: each then
+/// costs a lookup of its own name only.
+pub struct Entries(Option<Dir>);
+
+impl Entries {
+    /// Opens `run/udev/data`; when it is missing, every entry is.
+    pub fn open(root: &Root) -> Entries {
+        Entries(root.open_dir(DATA))
+    }
+
+    /// [`netdev_entry`], read from the directory held open.
+    pub fn netdev_entry(&self, ifindex: u32) -> (DbState, Option<String>) {
+        let mut name = String::with_capacity(16);
+        let _ = write!(name, "n{ifindex}");
+        self.0
+            .as_ref()
+            .and_then(|dir| dir.read_bytes_with(&name, entry_of))
+            .unwrap_or((DbState::Missing, None))
+    }
+}
+
+/// udev's device database.
+const DATA: &str = "run/udev/data";
+
+fn entry_of(bytes: &[u8]) -> (DbState, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_entry(text),
+        Err(_) => parse_entry(&String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -98,19 +130,37 @@ pub fn netdev_entry(root: &Root, ifindex: u32) -> (DbState, Option<String>) {
 pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
     let mut state = DbState::Done;
     let mut driver = None;
-    for line in text.lines() {
-        let Some(prop) = line.strip_prefix("E:") else {
+    // `text.lines()`, by hand: its search for each line's end costs more
+    // than the scan below on lines this short (some thirty bytes).
+    let mut rest = text;
+    while !rest.is_empty() {
+        let line = match find_newline(rest.as_bytes()) {
+            Some(end) => {
+                let line = &rest[..end];
+                rest = &rest[end + 1..];
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        };
+        // Every key that matters starts so; an entry holds some twenty
+        // other properties, not worth splitting.
+        let Some(prop) = line.strip_prefix("E:ID_") else {
             continue;
         };
-        let (key, value) = prop.split_once('=').unwrap_or((prop, ""));
-        match key {
-            // systemd checks only that ID_RENAMING is present, whatever its value.
-            "ID_RENAMING" => state = DbState::Renaming,
-            "ID_PROCESSING" if value == "1" && state == DbState::Done => {
-                state = DbState::Processing
+        let value = |key: &str| match prop.strip_prefix(key)?.as_bytes().first() {
+            None => Some(""),
+            Some(b'=') => Some(&prop[key.len() + 1..]),
+            Some(_) => None,
+        };
+        // systemd checks only that ID_RENAMING is present, whatever its value.
+        if value("RENAMING").is_some() {
+            state = DbState::Renaming;
+        } else if value("PROCESSING") == Some("1") {
+            if state == DbState::Done {
+                state = DbState::Processing;
             }
-            "ID_NET_DRIVER" if !value.is_empty() => driver = Some(value.to_string()),
-            _ => {}
+        } else if let Some(v) = value("NET_DRIVER").filter(|v| !v.is_empty()) {
+            driver = Some(v.to_string());
         }
     }
     (state, driver)
@@ -138,6 +188,24 @@ mod tests {
             ("E:ID_PROCESSING=0\n", DbState::Done, None),
             ("", DbState::Done, None),
             ("garbage\n\0\u{1}E:", DbState::Done, None),
+            (
+                "E:ID_RENAMINGX=1\nE:ID_NET_DRIVERS=x\n",
+                DbState::Done,
+                None,
+            ),
+            (
+                "E:ID_PROCESSING=10\nE:ID_NET_DRIVER=\n",
+                DbState::Done,
+                None,
+            ),
+            (
+                "E:ID_NET_DRIVER=a=b\r\nE:ID_PROCESSING\n",
+                DbState::Done,
+                Some("a=b"),
+            ),
+            (" E:ID_RENAMING=\nX:ID_RENAMING=\n", DbState::Done, None),
+            ("\n\r\nE:ID_NET_DRIVER=x\r", DbState::Done, Some("x\r")),
+            ("E:ID_NET_DRIVER=x\r\r\n", DbState::Done, Some("x\r")),
         ];
         for (case, (text, state, driver)) in cases.into_iter().enumerate() {
             let got = parse_entry(text);

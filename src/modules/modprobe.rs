@@ -3,7 +3,7 @@
 //! (proc(5)).
 
 use super::normalize;
-use crate::root::Root;
+use crate::root::{Dir, Root};
 
 /// A running `modprobe`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,22 +28,28 @@ const PF_KTHREAD: u64 = 0x0020_0000;
 /// is the kworker that waits for it. Both count as `by_kernel`.
 pub fn modprobes_in_flight(root: &Root) -> Vec<Modprobe> {
     let mut found = Vec::new();
-    for entry in root.list("proc") {
+    let entries = root.list("proc");
+    // Each process's files are read relative to proc/, held open. Listed
+    // but not searchable, none of them could be read anyway.
+    let Some(proc) = entries.first().and_then(|_| root.open_dir("proc")) else {
+        return found;
+    };
+    for entry in entries {
         let Some(pid) = entry.to_str().and_then(pid_of) else {
             continue;
         };
         // A process may exit between listing and reading: skip it.
-        let Some(stat) = read_stat(root, pid) else {
+        let Some(stat) = read_stat(&proc, pid) else {
             continue;
         };
         if stat.comm != "modprobe" || stat.state == 'Z' {
             continue;
         }
-        let Some(cmdline) = root.read_bytes(format!("proc/{pid}/cmdline")) else {
+        let Some(cmdline) = proc.read_bytes_with(format!("{pid}/cmdline"), <[u8]>::to_vec) else {
             continue;
         };
         let parent_is_kthread =
-            || read_stat(root, stat.ppid).is_some_and(|p| p.flags & PF_KTHREAD != 0);
+            || read_stat(&proc, stat.ppid).is_some_and(|p| p.flags & PF_KTHREAD != 0);
         found.push(Modprobe {
             pid,
             by_kernel: stat.ppid == 2 || (stat.ppid != 0 && parent_is_kthread()),
@@ -68,9 +74,10 @@ struct Stat {
     flags: u64,
 }
 
-fn read_stat(root: &Root, pid: u32) -> Option<Stat> {
-    let bytes = root.read_bytes(format!("proc/{pid}/stat"))?;
-    parse_stat_fields(&String::from_utf8_lossy(&bytes))
+fn read_stat(proc: &Dir, pid: u32) -> Option<Stat> {
+    proc.read_bytes_with(format!("{pid}/stat"), |bytes| {
+        parse_stat_fields(&String::from_utf8_lossy(bytes))
+    })?
 }
 
 /// `PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS …`; COMM may hold
