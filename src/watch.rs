@@ -639,11 +639,8 @@ impl Sources {
         let mut changes = BTreeSet::new();
         if woken.is_empty() {
             // The tick: what announces itself through no event, or all of
-            // it when some source is missing. The deadline before the idle
-            // tick is not that safety net: it reads what the short tick
-            // reads, every event before it having been read already.
-            let safety_net = tick == IDLE_TICK && tick <= timeout;
-            changes.insert(if blind || safety_net {
+            // it when some source is missing.
+            changes.insert(if blind || tick == IDLE_TICK {
                 Change::Everything
             } else {
                 Change::Modules
