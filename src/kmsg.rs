@@ -14,7 +14,7 @@
 //! `dev_dbg`/`pr_debug` and are invisible at default log levels.
 
 use crate::pci::PciAddr;
-use crate::root::{find_newline, Root};
+use crate::root::Root;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -629,21 +629,7 @@ fn read_file(path: &Path, state: &mut FileState, records: &mut Vec<Record>) -> i
     };
     let complete = &chunk[..=last_newline];
     state.offset += complete.len() as u64;
-    // `complete.split(|&b| b == b'\n')`, with the faster search.
-    let mut rest = Some(complete);
-    let mut lines = std::iter::from_fn(|| {
-        let r = rest?;
-        Some(match find_newline(r) {
-            Some(end) => {
-                rest = Some(&r[end + 1..]);
-                &r[..end]
-            }
-            None => {
-                rest = None;
-                r
-            }
-        })
-    });
+    let mut lines = complete.split(|&b| b == b'\n');
     if std::mem::take(&mut state.discarding) {
         lines.next(); // the tail of the skipped line
     }

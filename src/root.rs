@@ -306,33 +306,15 @@ impl Dir {
 
 /// Reads an opened file bounded by `limit` and hands its bytes to `f`.
 ///
-/// The first page goes into a per-thread buffer: a scan reads some 25,000
-/// attributes, and a fresh zeroed page for each was an allocation, a
-/// memset and a free apiece. A read shorter than the page asked for is the
-/// end of a sysfs or procfs attribute (they are produced whole by one
-/// `show()`) and of a regular file, so no second read looks for EOF.
+/// The first page goes into a buffer on the stack: a scan reads some 25,000
+/// attributes, and a heap page for each was an allocation and a free
+/// apiece. A read shorter than the page asked for is the end of a sysfs or
+/// procfs attribute (they are produced whole by one `show()`) and of a
+/// regular file, so no second read looks for EOF.
 fn read_open<T>(file: File, limit: u64, f: impl FnOnce(&[u8]) -> T) -> io::Result<T> {
-    thread_local! {
-        static PAGE: std::cell::RefCell<[u8; 4096]> = const {
-            std::cell::RefCell::new([0; 4096])
-        };
-    }
     let mut file = file.take(limit);
-    let first = limit.min(4096) as usize;
-    PAGE.with(|page| match page.try_borrow_mut() {
-        Ok(mut page) => read_into(&mut file, &mut page[..first], limit, f),
-        // `f` reading another file: that read gets a page of its own.
-        Err(_) => read_into(&mut file, &mut vec![0; first], limit, f),
-    })
-}
-
-/// [`read_open`]'s read, into `page` first.
-fn read_into<T>(
-    file: &mut io::Take<File>,
-    page: &mut [u8],
-    limit: u64,
-    f: impl FnOnce(&[u8]) -> T,
-) -> io::Result<T> {
+    let mut page = [0; 4096];
+    let page = &mut page[..limit.min(4096) as usize];
     let n = loop {
         match file.read(page) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -380,29 +362,6 @@ pub(crate) fn attr_text(bytes: &[u8]) -> String {
         Ok(text) => text.trim().to_string(),
         Err(_) => String::from_utf8_lossy(bytes).trim().to_string(),
     }
-}
-
-/// The first `\n`, eight bytes at a time (udev entries, kernel log
-/// lines): a word's first byte equal to it
-/// is its lowest byte that is zero after the XOR ("haszero", exact for the
-/// lowest; a borrow can only mark bytes above it).
-pub(crate) fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    const NL: u64 = u64::from_ne_bytes([b'\n'; 8]);
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    for (i, word) in words.enumerate() {
-        let mut w = [0; 8];
-        w.copy_from_slice(word);
-        let x = u64::from_le_bytes(w) ^ NL;
-        let zero = x.wrapping_sub(ONES) & !x & HIGH;
-        if zero != 0 {
-            return Some(i * 8 + zero.trailing_zeros() as usize / 8);
-        }
-    }
-    let done = bytes.len() - tail.len();
-    tail.iter().position(|&b| b == b'\n').map(|p| done + p)
 }
 
 /// Opens a file for reading that must be a regular file, as every sysfs and
@@ -524,25 +483,6 @@ mod tests {
                     by_components(rel, target.clone()),
                     "{rel:?} -> {target:?}"
                 );
-            }
-        }
-    }
-
-    #[test]
-    fn newline_is_found_wherever_it_is() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut bytes: Vec<u8> =
-                    (0..len).map(|i| b"\x0b\x8a\xff\x00a\x09"[i % 6]).collect();
-                if at < len {
-                    bytes[at] = b'\n';
-                    // A second one after the first must not be taken for it.
-                    if at + 1 < len {
-                        bytes[at + 1] = b'\n';
-                    }
-                }
-                let want = bytes.iter().position(|&b| b == b'\n');
-                assert_eq!(find_newline(&bytes), want, "{bytes:?}");
             }
         }
     }

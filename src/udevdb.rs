@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::os::unix::fs::FileTypeExt;
 
-use crate::root::{find_newline, Dir, Root};
+use crate::root::{Dir, Root};
 
 /// udevd as seen from the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,18 +130,7 @@ fn entry_of(bytes: &[u8]) -> (DbState, Option<String>) {
 pub fn parse_entry(text: &str) -> (DbState, Option<String>) {
     let mut state = DbState::Done;
     let mut driver = None;
-    // `text.lines()`, by hand: its search for each line's end costs more
-    // than the scan below on lines this short (some thirty bytes).
-    let mut rest = text;
-    while !rest.is_empty() {
-        let line = match find_newline(rest.as_bytes()) {
-            Some(end) => {
-                let line = &rest[..end];
-                rest = &rest[end + 1..];
-                line.strip_suffix('\r').unwrap_or(line)
-            }
-            None => std::mem::take(&mut rest),
-        };
+    for line in text.lines() {
         // Every key that matters starts so; an entry holds some twenty
         // other properties, not worth splitting.
         let Some(prop) = line.strip_prefix("E:ID_") else {
