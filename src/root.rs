@@ -501,6 +501,19 @@ mod tests {
     }
 
     #[test]
+    fn only_a_directory_opens_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/a"), "x\n").unwrap();
+        std::fs::write(dir.path().join("f"), "x\n").unwrap();
+        let root = Root::new(dir.path());
+        let d = root.open_dir("d").expect("a directory");
+        assert_eq!(d.read_attr("a").as_deref(), Some("x"));
+        assert!(root.open_dir("f").is_none(), "a file is no directory");
+        assert!(root.open_dir("missing").is_none());
+    }
+
+    #[test]
     fn read_bytes_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("big"), vec![b'x'; 200_000]).unwrap();
