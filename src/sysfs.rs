@@ -253,8 +253,7 @@ fn netdev_os(
     if pci.is_none() && !keep(&display) {
         return None;
     }
-    // A tree given with --root has no dump: no name to hash.
-    let dumped = (!links.is_empty()).then(|| links.get(&display)).flatten();
+    let dumped = links.get(&display);
     read_netdev(root, parent, &real, display, pci, dumped)
 }
 
