@@ -343,35 +343,42 @@ pub fn firmware_failure(rec: &Record) -> Option<(String, i32)> {
 
 /// Whether the record is about this PCI function: `DEVICE=+pci:ADDR`, or
 /// the address as a whole word in the text.
-pub fn names_device(rec: &Record, pci: &str) -> bool {
-    if pci.is_empty() {
-        return false;
-    }
-    if rec.device.as_deref().and_then(|d| d.strip_prefix("+pci:")) == Some(pci) {
-        return true;
-    }
-    let text = rec.text.as_bytes();
-    rec.text.match_indices(pci).any(|(at, _)| {
-        let before = at.checked_sub(1).map(|i| text[i]);
-        let after = text.get(at + pci.len()).copied();
-        // "10000:31:00.0" and "0000:31:00.10" are other devices.
-        !before.is_some_and(|b| b.is_ascii_alphanumeric())
-            && !after.is_some_and(|b| b.is_ascii_alphanumeric())
-    })
+pub fn names_device(rec: &Record, pci: PciAddr) -> bool {
+    let key = rec.device.as_deref().and_then(|d| d.strip_prefix("+pci:"));
+    key.and_then(PciAddr::from_kernel) == Some(pci) || addresses_in(&rec.text).any(|a| a == pci)
+}
+
+/// The PCI addresses a text names as whole words, read by the one parser:
+/// "10000:31:00.0" and "0000:31:00.10" are not 0000:31:00.0, and a log
+/// pasted from elsewhere may not keep the kernel's lower case (`%04x`).
+fn addresses_in(text: &str) -> impl Iterator<Item = PciAddr> + '_ {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '.'))
+        // A word ends before the colon of `dev_printk`'s prefix or a full stop.
+        .map(|w| w.trim_end_matches([':', '.']))
+        .filter(|w| w.len() >= 12)
+        .filter_map(PciAddr::from_kernel)
 }
 
 /// Whether a record explains a stuck boot (SPEC `kernel_problems`): an oops,
 /// `kernel BUG at`, a `WARNING:` splat, a hung task, a lockup or RCU stall, a
 /// panic; or an error (level ≤ 3) that names a watched PCI address or starts
 /// with a watched driver's name.
-pub fn is_problem(rec: &Record, pcis: &[&str], drivers: &[&str]) -> bool {
+pub fn is_problem(rec: &Record, pcis: &[PciAddr], drivers: &[&str]) -> bool {
     if is_splat(&rec.text) {
         return true;
     }
     if rec.level > 3 {
         return false;
     }
-    pcis.iter().any(|pci| names_device(rec, pci)) || starts_with_driver(&rec.text, drivers)
+    let named = |a: PciAddr| pcis.contains(&a);
+    addresses_in(&rec.text).any(named)
+        || rec
+            .device
+            .as_deref()
+            .and_then(|d| d.strip_prefix("+pci:"))
+            .and_then(PciAddr::from_kernel)
+            .is_some_and(named)
+        || starts_with_driver(&rec.text, drivers)
 }
 
 fn is_splat(text: &str) -> bool {
@@ -655,6 +662,10 @@ fn trim(records: &mut Vec<Record>, high_water: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn a(s: &str) -> PciAddr {
+        PciAddr::from_kernel(s).unwrap()
+    }
     use std::io::Write;
 
     const MLX5_OLD: &str = "\
@@ -847,7 +858,7 @@ mod tests {
         for end in 0..raw.len() {
             if let Some(r) = parse_record(&raw[..end]) {
                 let _ = probe_failure(&r);
-                let _ = is_problem(&r, &["0000:31:00.0"], &["mlx5_core"]);
+                let _ = is_problem(&r, &[a("0000:31:00.0")], &["mlx5_core"]);
             }
         }
         let full = parse_record(raw).unwrap();
@@ -869,7 +880,7 @@ mod tests {
                 .chain(parse_text(&String::from_utf8_lossy(&noise)))
             {
                 let _ = probe_failure(&r);
-                let _ = is_problem(&r, &["0000:31:00.0", ""], &["mlx5_core", ""]);
+                let _ = is_problem(&r, &[a("0000:31:00.0")], &["mlx5_core", ""]);
             }
         }
     }
@@ -971,7 +982,7 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
         // The driver's own error lines before it name the same device.
         let own: Vec<&Record> = recs
             .iter()
-            .filter(|r| names_device(r, "0000:31:00.0") && r.seq < 1022)
+            .filter(|r| names_device(r, a("0000:31:00.0")) && r.seq < 1022)
             .collect();
         assert_eq!(own.len(), 2);
         assert!(own[0]
@@ -1058,35 +1069,39 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
     #[test]
     fn names_device_matches_whole_addresses_and_device_keys() {
         let mut r = rec(3, "e1000e 0000:00:04.0: The NVM Checksum Is Not Valid");
-        assert!(names_device(&r, "0000:00:04.0"));
-        assert!(!names_device(&r, "0000:00:04.1"));
-        assert!(!names_device(&r, ""));
-        r.text = "x 10000:00:04.0 y 0000:00:04.01".into();
-        assert!(!names_device(&r, "0000:00:04.0"));
+        assert!(names_device(&r, a("0000:00:04.0")));
+        assert!(!names_device(&r, a("0000:00:04.1")));
+        r.text = "x 10000:00:04.0 y 0000:00:04.01 z0000:00:04.0".into();
+        assert!(!names_device(&r, a("0000:00:04.0")));
+        // A pasted log may not keep the kernel's case; a sentence may end on it.
+        r.text = "e1000e 0000:00:1F.6: probe of device 0000:00:1f.6.".into();
+        assert!(names_device(&r, a("0000:00:1f.6")));
+        r.text = "pci 0000:00:1f.6 (0000:00:1f.6)".into();
+        assert!(names_device(&r, a("0000:00:1f.6")));
         r.text = "iommu: Adding device 0000:00:04.0 to group 30".into();
-        assert!(names_device(&r, "0000:00:04.0"));
+        assert!(names_device(&r, a("0000:00:04.0")));
         r.text = "no address".into();
         r.device = Some("+pci:0000:00:04.0".into());
-        assert!(names_device(&r, "0000:00:04.0"));
-        assert!(!names_device(&r, "0000:00:05.0"));
+        assert!(names_device(&r, a("0000:00:04.0")));
+        assert!(!names_device(&r, a("0000:00:05.0")));
     }
 
     #[test]
     fn is_problem_flags_the_kdump_bug_but_not_other_drivers_errors() {
         let recs = parse_text(KDUMP);
-        let flagged = |pcis: &[&str], drivers: &[&str]| -> Vec<String> {
+        let flagged = |pcis: &[PciAddr], drivers: &[&str]| -> Vec<String> {
             recs.iter()
                 .filter(|r| is_problem(r, pcis, drivers))
                 .map(|r| r.text.clone())
                 .collect()
         };
         assert_eq!(
-            flagged(&["0000:3b:00.0"], &["i40e"]),
+            flagged(&[a("0000:3b:00.0")], &["i40e"]),
             ["kernel BUG at arch/x86/kernel/apic/io_apic.c:1358!"]
         );
         // The same interrupt error as an error-level kmsg record.
         let mpt = rec(3, "mpt3sas0: unable to allocate interrupt 214, r: -38!");
-        assert!(!is_problem(&mpt, &["0000:3b:00.0"], &["i40e"]));
+        assert!(!is_problem(&mpt, &[a("0000:3b:00.0")], &["i40e"]));
         assert!(
             !is_problem(&mpt, &[], &["mpt3sas"]),
             "mpt3sas0 is not the driver name"
@@ -1097,10 +1112,10 @@ openibd[2319]: + /sbin/modprobe ib_ipoib
             &["mpt3sas"]
         ));
         let i40e = rec(3, "i40e 0000:3b:00.0: unable to allocate interrupt");
-        assert!(is_problem(&i40e, &["0000:3b:00.0"], &[]));
+        assert!(is_problem(&i40e, &[a("0000:3b:00.0")], &[]));
         assert!(is_problem(&i40e, &[], &["i40e"]));
         assert!(
-            !is_problem(&rec(4, &i40e.text), &["0000:3b:00.0"], &["i40e"]),
+            !is_problem(&rec(4, &i40e.text), &[a("0000:3b:00.0")], &["i40e"]),
             "warnings are not errors"
         );
         assert!(is_problem(

@@ -14,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
         if let Some(f) = kmsg::probe_failure(rec) {
             assert!((1..=4095).contains(&f.errno), "{f:?}");
         }
-        let _ = kmsg::is_problem(rec, &["0000:00:04.0"], &["e1000e"]);
+        let _ = kmsg::is_problem(rec, &["0000:00:04.0".parse().unwrap()], &["e1000e"]);
     }
 });

@@ -76,12 +76,11 @@ fn probe_failure<'a>(
 ) -> Option<(ProbeFailure, Vec<&'a str>)> {
     let idx = *latest.get(&addr)?;
     let failure = kmsg::probe_failure(&log[idx])?;
-    let addr = addr.to_string();
     let context = log[..idx]
         .iter()
         .rev()
         .take(8)
-        .take_while(|r| kmsg::names_device(r, &addr) && kmsg::probe_failure(r).is_none())
+        .take_while(|r| kmsg::names_device(r, addr) && kmsg::probe_failure(r).is_none())
         .filter(|r| r.level <= 3 || looks_like_error(&r.text))
         .map(|r| r.text.as_str())
         // The lines right before the failure name its cause; earlier ones
@@ -1014,8 +1013,7 @@ fn expectations<'d>(
 }
 
 fn problems(log: &[Record], devices: &[DeviceReport]) -> Vec<Problem> {
-    let pcis: Vec<String> = devices.iter().map(|d| d.pci.to_string()).collect();
-    let pcis: Vec<&str> = pcis.iter().map(String::as_str).collect();
+    let pcis: Vec<PciAddr> = devices.iter().map(|d| d.pci).collect();
     let drivers: Vec<&str> = devices.iter().filter_map(|d| d.driver.as_deref()).collect();
     let mut out: Vec<Problem> = log
         .iter()
