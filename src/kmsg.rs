@@ -344,8 +344,16 @@ pub fn firmware_failure(rec: &Record) -> Option<(String, i32)> {
 /// Whether the record is about this PCI function: `DEVICE=+pci:ADDR`, or
 /// the address as a whole word in the text.
 pub fn names_device(rec: &Record, pci: PciAddr) -> bool {
+    addresses_of(rec).any(|a| a == pci)
+}
+
+/// The PCI addresses a record is about: its `DEVICE=+pci:` key, then the
+/// addresses its text names.
+fn addresses_of(rec: &Record) -> impl Iterator<Item = PciAddr> + '_ {
     let key = rec.device.as_deref().and_then(|d| d.strip_prefix("+pci:"));
-    key.and_then(PciAddr::from_kernel) == Some(pci) || addresses_in(&rec.text).any(|a| a == pci)
+    key.and_then(PciAddr::from_kernel)
+        .into_iter()
+        .chain(addresses_in(&rec.text))
 }
 
 /// The PCI addresses a text names as whole words, read by the one parser:
@@ -370,15 +378,7 @@ pub fn is_problem(rec: &Record, pcis: &[PciAddr], drivers: &[&str]) -> bool {
     if rec.level > 3 {
         return false;
     }
-    let named = |a: PciAddr| pcis.contains(&a);
-    addresses_in(&rec.text).any(named)
-        || rec
-            .device
-            .as_deref()
-            .and_then(|d| d.strip_prefix("+pci:"))
-            .and_then(PciAddr::from_kernel)
-            .is_some_and(named)
-        || starts_with_driver(&rec.text, drivers)
+    addresses_of(rec).any(|a| pcis.contains(&a)) || starts_with_driver(&rec.text, drivers)
 }
 
 fn is_splat(text: &str) -> bool {
