@@ -31,13 +31,7 @@ pub fn apply(common: &CommonArgs, settings: &mut Settings) -> Result<(), String>
         settings.expect.macs.push(m);
     }
     for pattern in &common.ignore {
-        match pattern.parse::<PciAddr>() {
-            Ok(pci) => settings.ignore.pci.push(pci),
-            Err(_) => {
-                settings.ignore.drivers.push(pattern.clone());
-                settings.ignore.interfaces.push(pattern.clone());
-            }
-        }
+        settings.ignore.add(pattern);
     }
     if common.no_auto {
         settings.auto = false;

@@ -1,7 +1,7 @@
 //! The kernel command line's `netsettle.*` and `rd.netsettle.*` words:
 //! overrides for initramfs and rescue boots, where no config file may exist.
 
-use super::{parse_rdma_ports, PciAddr, Settings};
+use super::{parse_rdma_ports, Settings};
 use crate::cmdline::{items, KernelCmdline};
 use crate::value::{parse_bool, parse_duration, parse_iface};
 
@@ -42,14 +42,7 @@ pub fn apply(kcmd: &KernelCmdline, settings: &mut Settings) -> Result<(), String
             }
             "netsettle.ignore" => {
                 for item in items(value) {
-                    match item.parse::<PciAddr>() {
-                        Ok(pci) => next.ignore.pci.push(pci),
-                        // A driver name and an interface glob cannot be told apart: use both.
-                        Err(_) => {
-                            next.ignore.drivers.push(item.to_string());
-                            next.ignore.interfaces.push(item.to_string());
-                        }
-                    }
+                    next.ignore.add(item);
                 }
             }
             _ => {}

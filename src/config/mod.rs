@@ -109,6 +109,21 @@ pub struct Ignore {
     pub interfaces: Vec<String>,
 }
 
+impl Ignore {
+    /// Adds one item of `--ignore` or `netsettle.ignore=`: a PCI address,
+    /// or else a driver name or interface glob, which cannot be told apart,
+    /// so both.
+    pub fn add(&mut self, item: &str) {
+        match item.parse::<PciAddr>() {
+            Ok(pci) => self.pci.push(pci),
+            Err(_) => {
+                self.drivers.push(item.to_string());
+                self.interfaces.push(item.to_string());
+            }
+        }
+    }
+}
+
 /// A configuration error, shown as `FILE:LINE: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
